@@ -1,0 +1,21 @@
+"""One module per command group; each exposes a click command or group named `command`."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# Add a module here to add a command group to `bureau`.
+COMMAND_MODULES = ("image", "rehearse", "deploy", "check", "users", "dns")
+
+
+def register(group: click.Group) -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"bureau.commands.{name}")
+        except ModuleNotFoundError as err:
+            if err.name == f"bureau.commands.{name}":
+                continue  # command not built yet
+            raise
+        group.add_command(module.command)
