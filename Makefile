@@ -8,7 +8,7 @@ INVENTORY ?= inventories/rehearsal
 # Molecule scenarios, in the order CI runs them.
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: rehearsal test host venv image lint unit molecule bench clean
+.PHONY: rehearsal test host venv image lint unit molecule bench docs clean
 
 ## The two commands of the README
 rehearsal: host venv image  ## Bring the rehearsal suite up in local containers and deploy to it
@@ -48,6 +48,11 @@ molecule: venv image
 
 bench: venv image
 	$(BIN)/python -m bench
+
+docs: docs/diagrams/architecture.svg  ## Render the diagrams (needs Debian's graphviz)
+
+docs/diagrams/%.svg: docs/diagrams/%.dot
+	dot -Tsvg $< -o $@
 
 clean:
 	-$(BIN)/bureau rehearse down -i $(INVENTORY)
