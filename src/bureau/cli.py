@@ -23,7 +23,8 @@ register(cli)
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every BureauError becomes its exit code here and nowhere else."""
     try:
-        cli.main(args=argv, prog_name="bureau", standalone_mode=False)
+        # Without standalone mode click returns a raised Exit's code instead of exiting.
+        code = cli.main(args=argv, prog_name="bureau", standalone_mode=False)
     except BureauError as err:
         click.secho(f"bureau: {err}", err=True, fg="red")
         return err.exit_code
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return EXIT_FAILED
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

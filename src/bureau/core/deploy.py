@@ -1,0 +1,60 @@
+"""A validated, logged playbook run: check → compose → run with progress → summary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from bureau.core import check, runner, vault
+from bureau.core.inventory import shown
+from bureau.core.progress import Progress, make_console, print_summary
+from bureau.errors import BureauError
+
+
+def deploy(
+    project: Path,
+    inventory: Path,
+    playbook: str = "site.yml",
+    *,
+    limit: str | None = None,
+    tags: str | None = None,
+    check_mode: bool = False,
+    console: Console | None = None,
+) -> runner.DeployResult:
+    """Validate the inventory (BadInput, nothing run), then run the playbook.
+
+    Raises BureauError (exit 1) when the run fails; returns the result otherwise.
+    """
+    console = console or make_console()
+    loaded = check.require_valid(inventory, project)
+    playbook_path = runner.resolve_playbook(project, playbook)
+    password = vault.password_file(project, loaded.name)
+    request = runner.DeployRequest(
+        project=project,
+        inventory=loaded.path,
+        playbook=playbook_path,
+        limit=limit,
+        tags=tags,
+        check=check_mode,
+        vault_password_file=password if password.is_file() else None,
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_plan = runner.plan(
+        request,
+        bin_dir=Path(sys.executable).parent,
+        path_env=os.environ.get("PATH", ""),
+        stamp=stamp,
+    )
+    title = f"{playbook_path.name} on {shown(loaded.path)}"
+    if limit:
+        title += f" (limit {limit})"
+    with Progress(console, title) as progress:
+        result = runner.execute(run_plan, progress.handle)
+    print_summary(console, result)
+    if not result.succeeded:
+        raise BureauError(f"deploy failed; full output in {shown(result.log_path)}")
+    return result

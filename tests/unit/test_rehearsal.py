@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from bureau.core import check, rehearsal, vault
+from bureau.core import inventory as inv
+
+
+def test_docker_run_matches_the_molecule_platform() -> None:
+    host = rehearsal.RehearsalHost(
+        name="suite.gouv.tg",
+        container="bureau-rehearsal-suite",
+        groups=("all", "rehearsal", "ca"),
+        published_ports=("127.0.0.1:8443:443",),
+    )
+    command = rehearsal.docker_run_command(
+        host,
+        image="localhost/bureau/debian12-systemd:abc",
+        network="bureau-rehearsal",
+        label="rehearsal",
+    )
+    text = " ".join(command)
+    assert command[:3] == ["docker", "run", "--detach"]
+    assert "--name bureau-rehearsal-suite --hostname suite.gouv.tg" in text
+    assert "--network bureau-rehearsal --network-alias suite.gouv.tg" in text
+    assert "--label org.bureau.rehearsal=rehearsal" in text
+    assert "--label org.bureau.rehearsal.host=suite.gouv.tg" in text
+    for flag in (
+        "--cap-add SYS_ADMIN", "--cap-add NET_ADMIN",
+        "--security-opt seccomp=unconfined", "--security-opt apparmor=unconfined",
+        "--volume /sys/fs/cgroup:/sys/fs/cgroup:ro",
+        "--tmpfs /run --tmpfs /run/lock --tmpfs /tmp", "--stop-signal SIGRTMIN+3",
+        "--publish 127.0.0.1:8443:443",
+    ):  # fmt: skip
+        assert flag in text
+    assert "--privileged" not in command
+    assert command[-2:] == ["localhost/bureau/debian12-systemd:abc", "/lib/systemd/systemd"]
+
+
+def test_network_is_labelled_for_down() -> None:
+    assert rehearsal.network_create_command("bureau-rehearsal", "rehearsal") == [
+        "docker", "network", "create", "--label", "org.bureau.rehearsal=rehearsal",
+        "bureau-rehearsal",
+    ]  # fmt: skip
+
+
+def test_hosts_and_their_services_come_from_the_inventory(make_inventory) -> None:
+    hosts = (
+        "---\nall:\n  children:\n    rehearsal:\n      hosts:\n"
+        "        suite.gouv.tg:\n          ansible_host: bureau-rehearsal-suite\n"
+        "          rehearsal__published_ports: ['127.0.0.1:8389:389']\n"
+        "    ca:\n      hosts:\n        suite.gouv.tg:\n"
+        "    directory:\n      hosts:\n        suite.gouv.tg:\n"
+    )
+    loaded = inv.load(make_inventory(hosts=hosts))
+    [host] = rehearsal.hosts_of(loaded)
+    assert host.container == "bureau-rehearsal-suite"
+    assert host.published_ports == ("127.0.0.1:8389:389",)
+    assert "ssh" in host.services and "slapd" in host.services
+    assert rehearsal.network_name(loaded) == "bureau-rehearsal"
+    assert rehearsal.suite_of(loaded) == "bookworm"
+
+
+def test_prepare_secrets_generates_once_and_keeps_values(make_inventory, project) -> None:
+    root = make_inventory()
+    loaded = inv.load(root)
+    said: list[str] = []
+    assert rehearsal.prepare_secrets(loaded, project, said.append) == ["vault_pki_ca_passphrase"]
+    password = vault.password_file(project, "rehearsal")
+    first = vault.read(vault.vault_file(root), password)
+    assert len(first["vault_pki_ca_passphrase"]) == 40
+    assert rehearsal.prepare_secrets(loaded, project, said.append) == []
+    assert vault.read(vault.vault_file(root), password) == first
+    assert check.check(root, project).ok
+    assert any("vault-pass" in line for line in said)
+
+
+def test_a_host_is_healthy_when_running_with_every_service_active() -> None:
+    item = rehearsal.HostStatus("h", "c", "running", [], {"ssh": "active"})
+    assert item.healthy
+    item.services["slapd"] = "inactive"
+    assert not item.healthy
+    assert not rehearsal.HostStatus("h", "c", "absent").healthy
