@@ -56,7 +56,7 @@ IMPORT_CHANGES: tuple[str, ...] = (
 # --stop-signal SIGRTMIN+3 instead (molecule: stop_signal; rehearse: run args).
 
 # Bump when the build steps below change in a way the other fields do not show.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -253,6 +253,9 @@ def _customise(rootfs: Path, recipe: Recipe) -> None:
         for path in rootfs.glob(pattern):
             if path.is_file():
                 path.unlink()
+    # With the lists gone, an old modification time makes apt's cache_valid_time
+    # see a stale cache, so the first role's `apt update_cache` really updates.
+    os.utime(rootfs / "var/lib/apt/lists", (0, 0))
 
 
 def _import(rootfs: Path, recipe: Recipe) -> None:
