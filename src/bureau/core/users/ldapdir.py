@@ -1,0 +1,256 @@
+"""The directory side of an import: read agents and groups, apply a plan.
+
+python-ldap (libldap, in C) is used rather than the pure-Python ldap3: encoding
+an add request costs ≈0.14 ms in C against ≈1.2 ms with ldap3, which alone
+would exceed the 60 s budget of a 70,000-agent import. Writes are pipelined:
+up to WINDOW operations are in flight, their results collected as they come.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import ldap
+from ldap.controls import SimplePagedResultsControl
+from ldap.ldapobject import LDAPObject
+
+from bureau.core.users import tlsname
+from bureau.core.users.plan import (
+    CANONICAL,
+    DISABLED,
+    LOCKED_FOREVER,
+    READ_ATTRIBUTES,
+    Entry,
+    Group,
+    Plan,
+    Target,
+)
+from bureau.core.users.reference import Ministry
+from bureau.errors import BureauError
+
+WINDOW = 128
+PAGE = 1000
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach and bind to the directory."""
+
+    uri: str
+    bind_dn: str
+    password: str
+    ca_file: str | None = None
+    starttls: bool = True  # for ldap:// URIs; ldaps:// is TLS from the start
+    tls_name: str | None = None  # the name the certificate must carry, if not the URI's host
+    timeout: float = 30.0
+
+
+@dataclass
+class Outcome:
+    done: int = 0
+    failures: list[str] = field(default_factory=list)
+    agents_seconds: float = 0.0  # creates, updates, disables
+    groups_seconds: float = 0.0  # group writes, memberof's updates of every member included
+
+
+def connect(settings: Connection) -> LDAPObject:
+    """Open, secure and bind; errors say what to check."""
+    conn = ldap.initialize(settings.uri, bytes_mode=False)
+    conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
+    conn.set_option(ldap.OPT_REFERRALS, 0)
+    conn.set_option(ldap.OPT_NETWORK_TIMEOUT, settings.timeout)
+    own_check = bool(settings.tls_name) and settings.tls_name != urlsplit(settings.uri).hostname
+    if own_check and not settings.ca_file:
+        raise BureauError("--tls-name needs --ca-file: the certificate is checked against that CA")
+    # ALLOW: the handshake skips libldap's host check; tlsname.verify does it all, before the bind.
+    conn.set_option(
+        ldap.OPT_X_TLS_REQUIRE_CERT, ldap.OPT_X_TLS_ALLOW if own_check else ldap.OPT_X_TLS_DEMAND
+    )
+    if settings.ca_file:
+        conn.set_option(ldap.OPT_X_TLS_CACERTFILE, settings.ca_file)
+    conn.set_option(ldap.OPT_X_TLS_NEWCTX, 0)
+    secured = settings.uri.startswith("ldaps://") or settings.starttls
+    try:
+        if settings.uri.startswith("ldap://") and settings.starttls:
+            conn.start_tls_s()
+        if own_check and secured and settings.ca_file and settings.tls_name:
+            conn.search_s(
+                "", ldap.SCOPE_BASE, "(objectClass=*)", ["1.1"]
+            )  # completes the handshake
+            tlsname.verify(
+                conn.get_option(ldap.OPT_X_TLS_PEERCERT), settings.ca_file, settings.tls_name
+            )
+        conn.simple_bind_s(settings.bind_dn, settings.password)
+    except ldap.INVALID_CREDENTIALS as err:
+        raise BureauError(
+            f"the directory refused the password of {settings.bind_dn} "
+            "(fix: check --bind-dn and the password file or vault secret)"
+        ) from err
+    except ldap.LDAPError as err:
+        raise BureauError(
+            f"cannot connect to {settings.uri}: {_describe(err)} "
+            "(fix: check --uri, that slapd runs, and --ca-file for its certificate)"
+        ) from err
+    return conn
+
+
+def _describe(err: ldap.LDAPError) -> str:
+    info = err.args[0] if err.args and isinstance(err.args[0], dict) else {}
+    text = str(info.get("desc", err))
+    if info.get("info"):
+        text += f" ({info['info']})"
+    return text
+
+
+def _paged(
+    conn: LDAPObject, base: str, filterstr: str, attrs: list[str]
+) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
+    control = SimplePagedResultsControl(True, size=PAGE, cookie="")
+    while True:
+        msgid = conn.search_ext(base, ldap.SCOPE_ONELEVEL, filterstr, attrs, serverctrls=[control])
+        _, data, _, controls = conn.result3(msgid)
+        for dn, attributes in data:
+            if dn is not None:
+                yield dn, attributes
+        cookie = next(
+            (c.cookie for c in controls if c.controlType == SimplePagedResultsControl.controlType),
+            b"",
+        )
+        if not cookie:
+            return
+        control.cookie = cookie
+
+
+def read_agents(conn: LDAPObject, target: Target) -> list[Entry]:
+    """Every entry under ou=people (active or not), with the attributes the importer owns."""
+    entries = []
+    try:
+        for dn, raw in _paged(
+            conn, target.people, "(objectClass=inetOrgPerson)", list(READ_ATTRIBUTES)
+        ):
+            attrs = {
+                CANONICAL.get(name.lower(), name): tuple(v.decode("utf-8") for v in values)
+                for name, values in raw.items()
+            }
+            entries.append(Entry(dn, attrs))
+    except ldap.NO_SUCH_OBJECT as err:
+        raise BureauError(
+            f"{target.people} does not exist (fix: deploy the directory role first)"
+        ) from err
+    except ldap.LDAPError as err:
+        raise BureauError(f"cannot read {target.people}: {_describe(err)}") from err
+    return entries
+
+
+def read_groups(
+    conn: LDAPObject, target: Target, ministries: Mapping[str, Ministry]
+) -> dict[str, Group]:
+    """The ministry groups that exist, by code, with their members (lower-case DNs)."""
+    groups: dict[str, Group] = {}
+    try:
+        for dn, raw in _paged(conn, target.groups, "(objectClass=groupOfNames)", ["cn", "member"]):
+            code = raw.get("cn", [b""])[0].decode("utf-8").lower()
+            if code in ministries:
+                members = frozenset(v.decode("utf-8").lower() for v in raw.get("member", []))
+                groups[code] = Group(dn, code, members)
+    except ldap.LDAPError as err:
+        raise BureauError(f"cannot read {target.groups}: {_describe(err)}") from err
+    return groups
+
+
+def _values(values: tuple[str, ...] | list[str]) -> list[bytes]:
+    return [v.encode("utf-8") for v in values]
+
+
+def _operations(plan: Plan, hashed: Mapping[str, str]) -> Iterator[tuple[str, str, Any]]:
+    """(kind, dn, payload) for every write of the plan, in a safe order."""
+    for create in plan.creates:
+        modlist = [(name, _values(values)) for name, values in create.attrs.items()]
+        modlist.append(("userPassword", _values([hashed[create.uid]])))
+        modlist.append(("pwdReset", [b"TRUE"]))
+        yield "add", create.dn, modlist
+    for update in plan.updates:
+        modlist = [
+            (ldap.MOD_REPLACE, c.attribute, _values(c.new))
+            if c.new
+            else (ldap.MOD_DELETE, c.attribute, None)
+            for c in update.changes
+        ]
+        yield "modify", update.dn, modlist
+    for disable in plan.disables:
+        yield (
+            "modify",
+            disable.dn,
+            [
+                (ldap.MOD_REPLACE, "bureauAccountStatus", [DISABLED.encode()]),
+                (ldap.MOD_REPLACE, "pwdAccountLockedTime", [LOCKED_FOREVER.encode()]),
+            ],
+        )
+    for group in plan.groups:
+        if not group.exists:
+            yield (
+                "add",
+                group.dn,
+                [
+                    ("objectClass", [b"groupOfNames"]),
+                    ("cn", [group.ministry.code.encode()]),
+                    ("description", [group.ministry.name.encode()]),
+                    ("member", _values(group.add)),
+                ],
+            )
+        elif group.emptied:
+            yield "delete", group.dn, None
+        else:
+            modlist = []
+            if group.add:
+                modlist.append((ldap.MOD_ADD, "member", _values(group.add)))
+            if group.delete:
+                modlist.append((ldap.MOD_DELETE, "member", _values(group.delete)))
+            yield "modify", group.dn, modlist
+
+
+def apply(
+    conn: LDAPObject, plan: Plan, hashed: Mapping[str, str], progress: Progress | None = None
+) -> Outcome:
+    """Send every write of the plan, WINDOW at a time in flight; failures are collected."""
+    outcome = Outcome()
+    inflight: list[tuple[int, str]] = []
+    started = time.monotonic()
+
+    def collect(msgid: int, dn: str) -> None:
+        try:
+            conn.result3(msgid)
+            outcome.done += 1
+        except ldap.LDAPError as err:
+            outcome.failures.append(f"{dn}: {_describe(err)}")
+        if progress:
+            progress(1)
+
+    for kind, dn, payload in _operations(plan, hashed):
+        if dn.startswith("cn=") and inflight and not inflight[-1][1].startswith("cn="):
+            # Group writes wait for every agent write: memberof needs the members to exist.
+            while inflight:
+                collect(*inflight.pop(0))
+            outcome.agents_seconds = time.monotonic() - started
+            started = time.monotonic()
+        if kind == "add":
+            msgid = conn.add_ext(dn, payload)
+        elif kind == "modify":
+            msgid = conn.modify_ext(dn, payload)
+        else:
+            msgid = conn.delete_ext(dn)
+        inflight.append((msgid, dn))
+        if len(inflight) >= WINDOW:
+            collect(*inflight.pop(0))
+    for msgid, dn in inflight:
+        collect(msgid, dn)
+    if plan.groups:
+        outcome.groups_seconds = time.monotonic() - started
+    else:
+        outcome.agents_seconds = time.monotonic() - started
+    return outcome
