@@ -1,0 +1,30 @@
+"""Fixtures shared by the testinfra checks of every role.
+
+The same checks run under `molecule verify` (hosts from molecule's inventory)
+and under `bureau audit` (hosts of a real inventory): they only use the
+`host` fixture and the hosts that testinfra was given.
+"""
+
+from __future__ import annotations
+
+import pytest
+import testinfra
+from testinfra.host import Host
+
+
+@pytest.fixture(scope="session")
+def all_hosts(pytestconfig: pytest.Config) -> list[Host]:
+    """Every host testinfra was asked to check, in inventory order."""
+    option = pytestconfig.option
+    return testinfra.get_hosts(
+        option.hosts.split(",") if option.hosts else ["all"],
+        connection=option.connection,
+        ansible_inventory=option.ansible_inventory,
+    )
+
+
+@pytest.fixture
+def peers(host: Host, all_hosts: list[Host]) -> list[Host]:
+    """The other hosts: clients that check what `host` exposes on the network."""
+    name = host.backend.get_pytest_id()
+    return [other for other in all_hosts if other.backend.get_pytest_id() != name]
