@@ -4,6 +4,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# molecule and ansible-lint call ansible-config, ansible-playbook… by name.
+export PATH := $(abspath $(BIN)):$(PATH)
 INVENTORY ?= inventories/rehearsal
 # Molecule scenarios, in the order CI runs them.
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
