@@ -8,19 +8,13 @@ from pathlib import Path
 
 import click
 
+from bureau.commands.options import inventory_option
 from bureau.core import check as core
 from bureau.core.inventory import shown
 from bureau.core.settings import project_root
 from bureau.errors import BadInput
 
-INVENTORY = click.option(
-    "-i",
-    "--inventory",
-    type=click.Path(path_type=Path),
-    default=Path("inventories/rehearsal"),
-    show_default=True,
-    help="Inventory directory (or its hosts.yml).",
-)
+INVENTORY = inventory_option("Inventory directory (or its hosts.yml).")
 
 
 @click.command(name="check")

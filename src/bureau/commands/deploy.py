@@ -6,18 +6,13 @@ from pathlib import Path
 
 import click
 
+from bureau.commands.options import inventory_option
 from bureau.core.deploy import deploy
 from bureau.core.settings import project_root
 
 
 @click.command(name="deploy")
-@click.option(
-    "-i",
-    "--inventory",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Inventory directory, e.g. inventories/staging.",
-)
+@inventory_option("Inventory directory, e.g. inventories/staging.", required=True)
 @click.option(
     "--playbook",
     default="site.yml",

@@ -10,20 +10,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from bureau.commands.options import inventory_option
 from bureau.core import inventory as inv
 from bureau.core import rehearsal
 from bureau.core.deploy import deploy
 from bureau.core.progress import make_console
 from bureau.core.settings import project_root
 
-INVENTORY = click.option(
-    "-i",
-    "--inventory",
-    type=click.Path(path_type=Path),
-    default=Path("inventories/rehearsal"),
-    show_default=True,
-    help="A rehearsal inventory (its hosts become containers).",
-)
+INVENTORY = inventory_option("A rehearsal inventory (its hosts become containers).")
 
 
 def _log(message: str) -> None:

@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from bureau.commands.options import inventory_option
 from bureau.core.users import connect, importer, sample
 from bureau.core.users.ldapdir import Progress as Tick
 from bureau.core.users.reference import ministries
@@ -52,13 +53,8 @@ def _progress(enabled: bool) -> Iterator[object]:
 
 @command.command(name="import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "-i",
-    "--inventory",
-    type=click.Path(path_type=Path),
-    default=Path("inventories/rehearsal"),
-    show_default=True,
-    help="Inventory: gives the domain (base DN) and the vault with the provisioning password.",
+@inventory_option(
+    "Inventory: gives the domain (base DN) and the vault with the provisioning password."
 )
 @click.option("--uri", help="Directory URI (default: BUREAU_LDAP_URI, else ldaps://ldap.<domain>).")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA certificate.")
