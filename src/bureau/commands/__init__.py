@@ -12,10 +12,4 @@ COMMAND_MODULES = ("image", "rehearse", "deploy", "check", "users", "dns")
 
 def register(group: click.Group) -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"bureau.commands.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"bureau.commands.{name}":
-                continue  # command not built yet
-            raise
-        group.add_command(module.command)
+        group.add_command(importlib.import_module(f"bureau.commands.{name}").command)

@@ -6,20 +6,14 @@ from pathlib import Path
 
 import click
 
+from bureau.commands.options import inventory_option
 from bureau.core import dns as core
 from bureau.core import inventory as inv
 from bureau.core.settings import project_root, state_dir
 
 
 @click.command(name="dns")
-@click.option(
-    "-i",
-    "--inventory",
-    type=click.Path(path_type=Path),
-    default=Path("inventories/rehearsal"),
-    show_default=True,
-    help="Inventory directory (or its hosts.yml).",
-)
+@inventory_option("Inventory directory (or its hosts.yml).")
 @click.option(
     "--dkim-directory",
     type=click.Path(path_type=Path, file_okay=False),
