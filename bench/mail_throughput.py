@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import secrets
 import smtplib
 import socket
@@ -352,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = round(on.rate / off.rate, 2) if off.rate else 0.0
     report: dict[str, object] = {
         "container": args.container,
-        "machine": f"{platform.node()} ({os.cpu_count()} cpu)",
+        "machine": f"{os.cpu_count()} CPUs",
         "messages": args.messages,
         "concurrency": args.concurrency,
         "runs": [asdict(r) for r in runs],
