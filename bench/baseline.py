@@ -7,7 +7,7 @@ Measures, on this machine, with the real commands an operator runs:
   whole site.yml), then a no-change `bureau deploy` re-run of site.yml.
 
 Target (issue: foundation): a no-change re-run of the baseline under 30 s.
-Run: `python -m bench.baseline` (or `make bench`); results go to
+Run: `python -m bench.baseline [--rerun-only]` (or `make bench`); results go to
 bench/results/baseline.json and bench/results/baseline.md.
 """
 
@@ -51,41 +51,53 @@ def timed(name: str, args: list[str]) -> tuple[Step, str]:
 
 
 def changed_count(output: str) -> int | None:
-    """Sum the `changed=N` figures of an Ansible recap found in the output."""
-    found = re.findall(r"changed=(\d+)", output)
+    """Sum the `changed=N` figures of the Ansible recap in the deploy log the output names."""
+    log = re.search(r"log: (\S+\.log)", output)
+    if log is None:
+        return None
+    recap = (ROOT / log.group(1)).read_text(errors="replace")
+    found = re.findall(r"changed=(\d+)", recap)
     return sum(int(n) for n in found) if found else None
 
 
-def main() -> int:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    steps: list[Step] = []
-
-    step, _ = timed("image build, cold", [BUREAU, "image", "build", "--force"])
-    steps.append(step)
-    step, _ = timed("image build, warm", [BUREAU, "image", "build"])
-    steps.append(step)
-
-    step, _ = timed("rehearse down (clean start)", [BUREAU, "rehearse", "down", "-i", INVENTORY])
-    steps.append(step)
-    step, output = timed(
-        "rehearse up: containers + first converge", [BUREAU, "rehearse", "up", "-i", INVENTORY]
-    )
-    steps.append(step)
-    step, output = timed(
-        "deploy: no-change re-run of site.yml", [BUREAU, "deploy", "-i", INVENTORY]
-    )
+def rerun(name: str, playbook: str) -> Step:
+    step, output = timed(name, [BUREAU, "deploy", "-i", INVENTORY, "--playbook", playbook])
     changed = changed_count(output)
     step.note = f"changed={changed}" if changed is not None else "changed=unknown"
-    steps.append(step)
+    return step
 
-    rerun = steps[-1]
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    steps: list[Step] = []
+    # --rerun-only: time the no-change re-runs on the rehearsal as it is.
+    if "--rerun-only" not in args:
+        step, _ = timed("image build, cold", [BUREAU, "image", "build", "--force"])
+        steps.append(step)
+        step, _ = timed("image build, warm", [BUREAU, "image", "build"])
+        steps.append(step)
+        down = [BUREAU, "rehearse", "down", "-i", INVENTORY]
+        steps.append(timed("rehearse down (clean start)", down)[0])
+        up = [BUREAU, "rehearse", "up", "-i", INVENTORY]
+        steps.append(timed("rehearse up: containers + first converge of site.yml", up)[0])
+    steps.append(rerun("deploy: no-change re-run of site.yml (all roles)", "site.yml"))
+    steps.append(rerun("deploy: no-change re-run of baseline.yml", "baseline.yml"))
+    if "--rerun-only" in args and (RESULTS / "baseline.json").exists():
+        # Keep the image and first-converge figures of the last full run.
+        earlier = json.loads((RESULTS / "baseline.json").read_text())["steps"]
+        fresh = {s.name for s in steps}
+        steps = [
+            Step(**e) for e in earlier if e["name"] not in fresh and "re-run" not in e["name"]
+        ] + steps
+    last = steps[-1]
     result = {
         "benchmark": "baseline",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "steps": [asdict(s) for s in steps],
-        "target": {"no_change_rerun_s": TARGET_RERUN_S},
-        "met": rerun.returncode == 0 and rerun.seconds <= TARGET_RERUN_S and changed == 0,
+        "target": {"baseline_no_change_rerun_s": TARGET_RERUN_S},
+        "met": last.returncode == 0 and last.seconds <= TARGET_RERUN_S and last.note == "changed=0",
     }
     (RESULTS / "baseline.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
@@ -97,7 +109,7 @@ def main() -> int:
         "|---|---:|---:|---|",
         *[f"| {s.name} | {s.seconds} | {s.returncode} | {s.note} |" for s in steps],
         "",
-        f"Target: no-change re-run ≤ {TARGET_RERUN_S:.0f} s with zero changes — "
+        f"Target: no-change re-run of the baseline ≤ {TARGET_RERUN_S:.0f} s with zero changes — "
         f"{'met' if result['met'] else 'NOT met'}.",
         "",
     ]
