@@ -319,30 +319,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # A short warm-up: first LDAP lookups, TLS session cache, Rspamd maps.
         measure("warm-up", args.container, address, tls, agents, 50, 4)
-        runs.append(
-            measure(
-                "filtering on",
-                args.container,
-                address,
-                tls,
-                agents,
-                args.messages,
-                args.concurrency,
+
+        def measured(name: str) -> Run:
+            """One timed run; both runs send the same load."""
+            return measure(
+                name, args.container, address, tls, agents, args.messages, args.concurrency
             )
-        )
+
+        runs.append(measured("filtering on"))
         set_milters(args.container, "")
         try:
-            runs.append(
-                measure(
-                    "filtering off",
-                    args.container,
-                    address,
-                    tls,
-                    agents,
-                    args.messages,
-                    args.concurrency,
-                )
-            )
+            runs.append(measured("filtering off"))
         finally:
             set_milters(args.container, milters)
     finally:
