@@ -211,7 +211,17 @@ def count_people() -> int:
 
 def settings() -> dict[str, str]:
     """What the benchmark's directory runs with, for the report."""
+    config = in_container("cat '/etc/ldap/slapd.d/cn=config/olcDatabase={1}mdb.ldif'")
+    indexes = [
+        line.removeprefix("olcDbIndex: ")
+        for line in config.splitlines()
+        if line.startswith("olcDbIndex:")
+    ]
     return {
+        "indexes": "; ".join(indexes),
+        "log_level": in_container("grep -h olcLogLevel /etc/ldap/slapd.d/cn=config.ldif || true")
+        .strip()
+        .removeprefix("olcLogLevel: "),
         "threads": in_container("grep -h olcThreads /etc/ldap/slapd.d/cn=config.ldif || true")
         .strip()
         .removeprefix("olcThreads: "),

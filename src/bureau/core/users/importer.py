@@ -53,7 +53,12 @@ def run(
     conn = ldapdir.connect(connection)
     try:
         reference = ministries()
-        entries = ldapdir.read_agents(conn, target)
+        entries = ldapdir.read_agents(
+            conn,
+            target,
+            departments=[m.department for m in reference.values()],
+            more=lambda: ldapdir.connect(connection),
+        )
         groups = ldapdir.read_groups(conn, target, reference)
         lap("read")
         plan = build(

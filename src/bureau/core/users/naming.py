@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 UID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 # A deliberately plain address syntax: what every MTA and client accepts.
@@ -16,8 +17,15 @@ LOCAL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?$")
 DOMAIN_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 EMPLOYEE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,63}$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().-]{3,30}$")
+_APOSTROPHES = re.compile("['`\u2019]")
+_NOT_UID_CHARS = re.compile(r"[^a-z0-9-]+")
+_HYPHENS = re.compile(r"-{2,}")
 
 
+# Memoized: an import folds each name several times (validation, matching,
+# uid allocation) and a country's given names and surnames repeat a lot; a
+# 70,000-row file folded 560,000 times spent ≈4 s here.
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """ASCII-fold a name part: accents stripped, lower case, spaces → hyphen.
 
@@ -26,13 +34,14 @@ def fold(text: str) -> str:
     start or end the result.
     """
     decomposed = unicodedata.normalize("NFKD", text)
-    decomposed = re.sub("['`\u2019]", "", decomposed)
+    decomposed = _APOSTROPHES.sub("", decomposed)
     ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
     ascii_only = ascii_only.encode("ascii", "ignore").decode("ascii").lower()
-    ascii_only = re.sub(r"[^a-z0-9-]+", "-", ascii_only)
-    return re.sub(r"-{2,}", "-", ascii_only).strip("-")
+    ascii_only = _NOT_UID_CHARS.sub("-", ascii_only)
+    return _HYPHENS.sub("-", ascii_only).strip("-")
 
 
+@lru_cache(maxsize=65536)
 def base_uid(given_name: str, surname: str) -> str:
     """The uid before any collision suffix: `given.surname`, folded ("" if unusable)."""
     given, sur = fold(given_name), fold(surname)
