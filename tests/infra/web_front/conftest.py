@@ -1,0 +1,169 @@
+"""Fixtures of the web front checks: real HTTP and TLS clients, testssl.sh.
+
+nginx is reached on the host's own address (by default the first IPv4
+address of eth0, the container's address on the scenario's network; override
+with BUREAU_WEB_ADDRESS) on ports 80 and 443, while the clients name the
+sites as browsers do (SNI and Host header), so no DNS entry is needed.
+Certificates are checked against the CA read from the host. The sites are
+those the host serves: the server names of /etc/nginx/sites-enabled/bureau-*.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+import ssl
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from testinfra.host import Host
+
+TIMEOUT = 20
+SITES_ENABLED = "/etc/nginx/sites-enabled"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def header_values(self, name: str) -> list[str]:
+        return self.headers.get_all(name) or []
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    """Dials `address` whatever the host name of the request."""
+
+    def __init__(self, host: str, address: str, port: int) -> None:
+        super().__init__(host, port, timeout=TIMEOUT)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """Dials `address`, sends SNI and checks the certificate for the host name."""
+
+    def __init__(self, host: str, address: str, port: int, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=TIMEOUT, context=context)
+        self._address = address
+        self._context = context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+@dataclass(frozen=True)
+class Front:
+    """Clients of the web front under test."""
+
+    address: str
+    tls: ssl.SSLContext
+    sites: tuple[str, ...]
+
+    def get(
+        self,
+        name: str,
+        path: str = "/",
+        *,
+        scheme: str = "https",
+        host_header: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        method: str = "GET",
+        body: bytes | None = None,
+    ) -> Answer:
+        if scheme == "https":
+            connection: http.client.HTTPConnection = _HTTPSConnection(
+                name, self.address, 443, self.tls
+            )
+        else:
+            connection = _HTTPConnection(name, self.address, 80)
+        try:
+            connection.putrequest(method, path, skip_host=True)
+            connection.putheader("Host", host_header or name)
+            for key, value in (headers or {}).items():
+                connection.putheader(key, value)
+            if body is not None:
+                connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
+            response = connection.getresponse()
+            return Answer(response.status, response.headers, response.read())
+        finally:
+            connection.close()
+
+    def handshake(self, name: str) -> dict:
+        """The TLS handshake alone; returns the peer certificate as ssl decodes it."""
+        with (
+            socket.create_connection((self.address, 443), TIMEOUT) as sock,
+            self.tls.wrap_socket(sock, server_hostname=name) as tls,
+        ):
+            return tls.getpeercert()
+
+
+def _front_address(host: Host) -> str:
+    address = os.environ.get("BUREAU_WEB_ADDRESS")
+    if address:
+        return address
+    addresses = [a for a in host.interface("eth0").addresses if ":" not in a]
+    assert addresses, "the host has no IPv4 address on eth0: set BUREAU_WEB_ADDRESS"
+    return addresses[0]
+
+
+def _site_names(host: Host) -> tuple[str, ...]:
+    """Server names of the published sites, read from the host's nginx configuration."""
+    names: list[str] = []
+    listing = host.run("ls %s", SITES_ENABLED)
+    assert listing.rc == 0, listing.stderr
+    for entry in listing.stdout.split():
+        if not entry.startswith("bureau-") or entry == "bureau-default.conf":
+            continue
+        text = host.file(f"{SITES_ENABLED}/{entry}").content_string
+        for match in re.finditer(r"^\s*server_name\s+([^;]+);", text, re.MULTILINE):
+            for name in match.group(1).split():
+                if name not in names:
+                    names.append(name)
+    return tuple(names)
+
+
+@pytest.fixture(scope="module")
+def ca_file(host: Host, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("ca") / "ca.crt"
+    path.write_text(host.file("/etc/ssl/bureau/ca.crt").content_string, encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def front(host: Host, ca_file: str) -> Front:
+    sites = _site_names(host)
+    assert sites, f"no Bureau site is enabled in {SITES_ENABLED}"
+    return Front(
+        address=_front_address(host),
+        tls=ssl.create_default_context(cafile=ca_file),
+        sites=sites,
+    )
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    """Where the checks leave their reports (never in the repository)."""
+    base = os.environ.get("BUREAU_TEST_ARTIFACTS") or os.path.join(
+        os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY") or tempfile.gettempdir(), "artifacts"
+    )
+    path = Path(base, "web_front")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def secret(name: str) -> str:
+    directory = os.environ.get("BUREAU_TEST_SECRETS") or os.path.join(
+        os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "secrets"
+    )
+    return Path(directory, name).read_text(encoding="utf-8").split()[0]
