@@ -1,0 +1,126 @@
+"""Fixtures of the single sign-on checks: a real browser and real TLS clients.
+
+The tests run on the machine that drives the containers and reach nginx on
+the host's own address (its eth0 on the Docker bridge, or BUREAU_SSO_ADDRESS),
+with the portal's names (auth.gouv.tg, app1.gouv.tg …) mapped to it, so the
+portal's redirects between virtual hosts work as in production. Chromium is
+Debian's (/usr/bin/chromium, BUREAU_CHROMIUM), driven by Playwright; TLS is
+verified against the CA read from the host by a separate check, which is why
+the browser may ignore certificate errors. The test agents and passwords are
+those the molecule scenario creates (BUREAU_TEST_SECRETS, by default the
+molecule ephemeral directory's `secrets`). Screenshots go to
+BUREAU_TEST_ARTIFACTS (default: the ephemeral directory's `artifacts`).
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+DOMAIN = os.environ.get("BUREAU_SSO_DOMAIN", "gouv.tg")
+PORTAL = f"https://auth.{DOMAIN}/"
+MANAGER = f"https://manager.{DOMAIN}/"
+APP1 = f"https://app1.{DOMAIN}/"
+APP2 = f"https://app2.{DOMAIN}/"
+CHROMIUM = os.environ.get("BUREAU_CHROMIUM", "/usr/bin/chromium")
+
+AGENT = "kokou.agbeko"
+VICTIM = "abla.adjo-amegan"
+ADMIN = "edem.kodjo"
+
+
+def ephemeral(name: str) -> Path:
+    return Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "."), name)
+
+
+def secret(name: str) -> str:
+    directory = os.environ.get("BUREAU_TEST_SECRETS") or ephemeral("secrets")
+    return Path(directory, name).read_text(encoding="utf-8").split()[0]
+
+
+@pytest.fixture(scope="module")
+def address(host) -> str:
+    """Where nginx answers: the host's address on the Docker network."""
+    configured = os.environ.get("BUREAU_SSO_ADDRESS")
+    if configured:
+        return configured
+    return str(host.interface("eth0").addresses[0])
+
+
+@pytest.fixture(scope="module")
+def ca_file(host, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("ca") / "ca.crt"
+    path.write_text(host.file("/etc/ssl/bureau/ca.crt").content_string, encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def tls(ca_file: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca_file)
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    path = Path(os.environ.get("BUREAU_TEST_ARTIFACTS") or ephemeral("artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(address: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[f"--host-resolver-rules=MAP *.{DOMAIN} {address}"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile (no cookie): one agent's session."""
+    fresh = browser.new_context(ignore_https_errors=True, locale="fr-FR")
+    fresh.set_default_timeout(20_000)
+    yield fresh
+    fresh.close()
+
+
+@dataclass(frozen=True)
+class Portal:
+    """What an agent does with the portal in a browser."""
+
+    artifacts: Path
+
+    def login(self, page: Page, uid: str, password: str | None = None) -> None:
+        """Fill the login form the page shows and submit it."""
+        page.wait_for_selector("form#lform input[name=user]")
+        page.fill("input[name=user]", uid)
+        if password is None:
+            password = secret(f"agent_{uid}")
+        page.fill("input[name=password]", password)
+        page.click("form#lform button[type=submit]")
+        page.wait_for_load_state("networkidle")
+
+    def is_login_form(self, page: Page) -> bool:
+        form = page.locator("form#lform input[name=password]")
+        return page.url.startswith(PORTAL) and form.count() == 1
+
+    def error_code(self, page: Page) -> str | None:
+        """The portal's message number (trmsg) of the alert shown, if any."""
+        alert = page.locator("[role=alert] [trmsg]")
+        return alert.first.get_attribute("trmsg") if alert.count() else None
+
+    def shot(self, page: Page, name: str) -> None:
+        page.screenshot(path=str(self.artifacts / f"sso-{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def portal(artifacts: Path) -> Portal:
+    return Portal(artifacts)
