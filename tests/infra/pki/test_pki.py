@@ -7,8 +7,11 @@ against live hosts: every expectation comes from the host's inventory variables
 
 from __future__ import annotations
 
+import datetime
 import shlex
 from typing import Any
+
+from cryptography import x509
 
 CERT_DIR = "/etc/ssl/bureau"
 CA_CERT = f"{CERT_DIR}/ca.crt"
@@ -19,6 +22,11 @@ TRUST_STORE_FILE = "/usr/local/share/ca-certificates/bureau-ca.crt"
 CA_DIR = "/var/lib/bureau-ca"
 CA_KEY = f"{CA_DIR}/ca.key"
 RENEW_BEFORE_DAYS = 30
+CRL = f"{CERT_DIR}/ca.crl"
+CRL_DER = f"{CERT_DIR}/ca.crl.der"
+# With weekly runs the role keeps at least this many days before the CRL's
+# nextUpdate (pki__crl_renew_before_days 14); fewer means runs have stopped.
+CRL_MIN_DAYS = 7
 # A free port on the host's loopback, used for a few seconds by the TLS check.
 TLS_PORT = 18443
 
@@ -36,6 +44,12 @@ def expected_names(host: Any) -> list[str]:
         if name not in names:
             names.append(name)
     return names
+
+
+def expected_crl_url(host: Any) -> str:
+    variables = host_vars(host)
+    default = f"http://pki.{variables['bureau__domain']}/bureau-ca.crl"
+    return str(variables.get("pki__crl_url", default))
 
 
 def is_ca_host(host: Any) -> bool:
@@ -92,9 +106,20 @@ def test_certificate_is_not_about_to_expire(host: Any) -> None:
 
 
 def test_files_have_the_documented_owners_and_modes(host: Any) -> None:
-    paths = [CA_CERT, HOST_CERT, FULLCHAIN, TRUST_STORE_FILE, f"{CERT_DIR}/private", HOST_KEY]
+    paths = [
+        CA_CERT,
+        HOST_CERT,
+        FULLCHAIN,
+        CRL,
+        CRL_DER,
+        TRUST_STORE_FILE,
+        f"{CERT_DIR}/private",
+        HOST_KEY,
+    ]
     assert stat(host, *paths) == {
         CA_CERT: ("root", "root", "644"),
+        CRL: ("root", "root", "644"),
+        CRL_DER: ("root", "root", "644"),
         HOST_CERT: ("root", "root", "644"),
         FULLCHAIN: ("root", "root", "644"),
         TRUST_STORE_FILE: ("root", "root", "644"),
@@ -170,3 +195,52 @@ def test_private_key_is_unreadable_by_other_users(host: Any) -> None:
     result = host.run("su -s /bin/sh nobody -c %s", f"cat {HOST_KEY}")
     assert result.rc != 0
     assert "Permission denied" in result.stderr
+
+
+def test_certificate_names_the_crl_distribution_point(host: Any) -> None:
+    out = host.check_output("openssl x509 -in %s -noout -ext crlDistributionPoints", HOST_CERT)
+    uris = [line.strip() for line in out.splitlines() if line.strip().startswith("URI:")]
+    assert uris == [f"URI:{expected_crl_url(host)}"], out
+
+
+def test_crl_is_signed_by_the_ca_and_not_expiring(host: Any) -> None:
+    verified = host.run("openssl crl -in %s -CAfile %s -noout -verify", CRL, CA_CERT)
+    assert verified.rc == 0, verified.stdout + verified.stderr
+    assert "verify OK" in verified.stdout + verified.stderr
+    crl = x509.load_pem_x509_crl(host.file(CRL).content)
+    ca = x509.load_pem_x509_certificate(host.file(CA_CERT).content)
+    assert crl.issuer == ca.subject
+    now = datetime.datetime.now(datetime.UTC)
+    assert crl.next_update_utc is not None
+    assert crl.next_update_utc > now + datetime.timedelta(days=CRL_MIN_DAYS), (
+        f"{CRL} expires on {crl.next_update_utc:%Y-%m-%d}: run the pki role"
+    )
+
+
+def test_der_copy_is_the_same_crl(host: Any) -> None:
+    pem = x509.load_pem_x509_crl(host.file(CRL).content)
+    der = x509.load_der_x509_crl(host.file(CRL_DER).content)
+    assert der == pem
+
+
+def test_crl_lists_the_revoked_certificates(host: Any) -> None:
+    crl = x509.load_pem_x509_crl(host.file(CRL).content)
+    revoked = {entry.serial_number for entry in crl}
+    wanted = {
+        int(item["serial_number"])
+        for item in host_vars(host).get("pki__revoked_certificates", [])
+        if "serial_number" in item
+    }
+    assert wanted <= revoked
+    # The host's own certificate is not revoked.
+    serial = host.check_output("openssl x509 -in %s -noout -serial", HOST_CERT)
+    assert int(serial.removeprefix("serial="), 16) not in revoked
+
+
+def test_crl_is_signed_on_the_ca_host_only(host: Any) -> None:
+    signed = host.file(f"{CA_DIR}/ca.crl")
+    if is_ca_host(host):
+        # Every host gets the list the CA host keeps.
+        assert signed.content == host.file(CRL).content
+    else:
+        assert not signed.exists
