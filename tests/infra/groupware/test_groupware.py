@@ -1,0 +1,275 @@
+"""Shared agendas, contacts and devices: what agents rely on, checked with
+real clients (the caldav library, HTTP for CardDAV and ActiveSync, IMAP)
+through the web front, as phones and desktop clients reach SOGo."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import re
+import ssl
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import caldav
+import pytest
+from caldav.lib import error as caldav_error
+from conftest import ABLA, AFI, DOMAIN, KOKOU, MINISTRY, ROOM, WEB, YAO, agent, imap_fetch
+
+INVERSE = "urn:inverse:params:xml:ns:inverse-dav"
+
+
+def https(tls: ssl.SSLContext) -> http.client.HTTPSConnection:
+    return http.client.HTTPSConnection(WEB, 443, context=tls, timeout=30)
+
+
+def request(
+    tls: ssl.SSLContext,
+    method: str,
+    path: str,
+    uid: str | None = None,
+    body: str | bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTPS request to the web front, with the agent's HTTP Basic credentials."""
+    all_headers = dict(headers or {})
+    if uid:
+        who = agent(uid)
+        token = base64.b64encode(f"{who.uid}:{who.password}".encode()).decode()
+        all_headers["Authorization"] = f"Basic {token}"
+    connection = https(tls)
+    try:
+        connection.request(method, path, body=body, headers=all_headers)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def share(tls: ssl.SSLContext, owner: str, collection: str, user: str, roles: list[str]) -> None:
+    """Give `user` (an agent or a group) `roles` on the owner's collection, as
+    SOGo's own clients do (the inverse-dav ACL query of SOGo's DAV)."""
+    path = f"/SOGo/dav/{owner}/{collection}/"
+    headers = {"Content-Type": "application/xml; charset=utf-8"}
+    for query in (
+        f'<add-user user="{user}"/>',
+        f'<set-roles user="{user}">{"".join(f"<{r}/>" for r in roles)}</set-roles>',
+    ):
+        body = f'<?xml version="1.0"?><acl-query xmlns="{INVERSE}">{query}</acl-query>'
+        status, _, content = request(tls, "POST", path, owner, body, headers)
+        assert status in (200, 204, 207), (query, status, content[:300])
+
+
+def vevent(
+    summary: str,
+    start: datetime,
+    minutes: int = 60,
+    attendees: tuple[str, ...] = (),
+    organizer: str | None = None,
+    room: str | None = None,
+) -> str:
+    uid = uuid.uuid4().hex
+    fmt = "%Y%m%dT%H%M%SZ"
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Bureau//tests//FR",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        f"DTSTAMP:{datetime.now(UTC).strftime(fmt)}",
+        f"DTSTART:{start.strftime(fmt)}",
+        f"DTEND:{(start + timedelta(minutes=minutes)).strftime(fmt)}",
+        f"SUMMARY:{summary}",
+        "CLASS:PUBLIC",
+    ]
+    if organizer:
+        lines.append(f"ORGANIZER:mailto:{organizer}@{DOMAIN}")
+        lines.append(f"ATTENDEE;PARTSTAT=ACCEPTED;ROLE=CHAIR:mailto:{organizer}@{DOMAIN}")
+    for attendee in attendees:
+        lines.append(
+            f"ATTENDEE;CUTYPE=INDIVIDUAL;PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:{attendee}@{DOMAIN}"
+        )
+    if room:
+        lines.append(
+            f"ATTENDEE;CUTYPE=ROOM;PARTSTAT=NEEDS-ACTION;ROLE=NON-PARTICIPANT:mailto:{room}@{DOMAIN}"
+        )
+    lines += ["END:VEVENT", "END:VCALENDAR", ""]
+    return "\r\n".join(lines)
+
+
+def room_status(data: str) -> str:
+    """PARTSTAT of the room among the attendees of an event."""
+    for line in re.sub(r"\r?\n[ \t]", "", data).splitlines():
+        if line.startswith("ATTENDEE") and ROOM in line:
+            return line.split("PARTSTAT=", 1)[1].split(";", 1)[0].split(":", 1)[0]
+    return "absent"
+
+
+def slot(days: int, hour: int) -> datetime:
+    """A fixed slot in the future (UTC), unique per test run by the day offset."""
+    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    return (base + timedelta(days=days)).replace(hour=hour)
+
+
+@pytest.fixture(scope="module")
+def run_day() -> int:
+    """A day offset different for each run, so that runs do not see each other's events."""
+    return 30 + uuid.uuid4().int % 300
+
+
+def calendar_of(dav, reader: str, owner: str) -> caldav.Calendar:  # type: ignore[no-untyped-def]
+    client = dav(reader)
+    return client.calendar(url=f"https://{WEB}/SOGo/dav/{owner}/Calendar/personal/")
+
+
+def test_agent_shares_a_calendar_read_only_with_a_colleague(dav, tls, run_day, token) -> None:
+    start = slot(run_day, 9)
+    own = calendar_of(dav, KOKOU, KOKOU)
+    own.save_event(vevent(f"Comité budgétaire {token}", start))
+    share(tls, KOKOU, "Calendar/personal", ABLA, ["PublicViewer", "ConfidentialDAndTViewer"])
+
+    seen = calendar_of(dav, ABLA, KOKOU)
+    events = seen.search(
+        start=start - timedelta(hours=1), end=start + timedelta(hours=2), event=True
+    )
+    summaries = [str(e.icalendar_component.get("summary")) for e in events]
+    assert f"Comité budgétaire {token}" in summaries, summaries
+
+    [event] = [e for e in events if token in str(e.icalendar_component.get("summary"))]
+    event.icalendar_component["summary"] = f"Modifié par Abla {token}"
+    with pytest.raises(caldav_error.DAVError):
+        event.save()
+    again = calendar_of(dav, KOKOU, KOKOU).search(
+        start=start - timedelta(hours=1), end=start + timedelta(hours=2), event=True
+    )
+    assert all("Modifié" not in str(e.icalendar_component.get("summary")) for e in again)
+
+
+def test_a_colleague_outside_the_share_sees_nothing(dav, run_day, token) -> None:
+    start = slot(run_day, 11)
+    calendar_of(dav, KOKOU, KOKOU).save_event(vevent(f"Réunion privée {token}", start))
+    with pytest.raises(caldav_error.DAVError):
+        calendar_of(dav, YAO, KOKOU).search(
+            start=start - timedelta(hours=1), end=start + timedelta(hours=2), event=True
+        )
+
+
+def test_a_ministry_group_gets_read_write_access(dav, tls, run_day, token) -> None:
+    # Yao (another ministry) opens his calendar to the whole "mef" ministry;
+    # Abla, a member, adds a meeting to it. (An agent's own rights on a
+    # calendar take precedence over the rights of its groups, so this uses a
+    # calendar Abla has no personal rights on.)
+    start = slot(run_day, 14)
+    share(
+        tls,
+        YAO,
+        "Calendar/personal",
+        f"@{MINISTRY}",
+        ["ObjectCreator", "ObjectEraser", "PublicModifier", "ConfidentialModifier"],
+    )
+    calendar_of(dav, ABLA, YAO).save_event(vevent(f"Ajouté par le ministère {token}", start))
+    events = calendar_of(dav, YAO, YAO).search(
+        start=start - timedelta(hours=1), end=start + timedelta(hours=2), event=True
+    )
+    assert any(token in str(e.icalendar_component.get("summary")) for e in events)
+
+
+def test_free_busy_shows_the_agent_busy(dav, tls, token) -> None:
+    # SOGo publishes free/busy from a week before to a week after today
+    # (SOGoFreeBusyDefaultInterval): a meeting in three days.
+    start = slot(3, 8 + uuid.uuid4().int % 8)
+    calendar_of(dav, KOKOU, KOKOU).save_event(vevent(f"Occupé {token}", start))
+    status, _, content = request(tls, "GET", f"/SOGo/dav/{KOKOU}/freebusy.ifb", ABLA)
+    assert status == 200, (status, content[:300])
+    text = content.decode().replace("\r\n ", "")
+    busy = [line for line in text.splitlines() if line.startswith("FREEBUSY")]
+    assert any(f"{start:%Y%m%dT%H%M%S}Z/" in line for line in busy), text
+
+
+def test_meeting_room_accepts_a_booking_when_free(dav, run_day, token) -> None:
+    start = slot(run_day, 15)
+    first = vevent(f"Réservation salle {token}", start, organizer=KOKOU, room=ROOM)
+    saved = calendar_of(dav, KOKOU, KOKOU).save_event(first)
+    saved.load()
+    assert room_status(saved.data) == "ACCEPTED", saved.data
+
+
+def test_an_invitation_arrives_in_the_colleague_inbox(dav, tls, run_day, token) -> None:
+    start = slot(run_day, 16)
+    calendar_of(dav, KOKOU, KOKOU).save_event(
+        vevent(f"Invitation {token}", start, organizer=KOKOU, attendees=(ABLA,))
+    )
+    [message] = imap_fetch(tls, agent(ABLA), token) or [None]
+    assert message is not None, "the invitation did not arrive"
+    parts = [p.get_content_type() for p in message.walk()]
+    assert "text/calendar" in parts, parts
+    calendar = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    assert "METHOD:REQUEST" in calendar.get_payload(decode=True).decode(), calendar
+
+
+def test_a_contact_is_written_and_read_back_over_carddav(tls, token) -> None:
+    uid = uuid.uuid4().hex
+    card = "\r\n".join(
+        [
+            "BEGIN:VCARD",
+            "VERSION:3.0",
+            f"UID:{uid}",
+            f"FN:Komlan Mensah {token}",
+            "N:Mensah;Komlan;;;",
+            "EMAIL;TYPE=work:komlan.mensah@partenaires.gouv.tg",
+            "TEL;TYPE=cell:+228 90 00 00 00",
+            "END:VCARD",
+            "",
+        ]
+    )
+    path = f"/SOGo/dav/{KOKOU}/Contacts/personal/{uid}.vcf"
+    status, _, content = request(
+        tls, "PUT", path, KOKOU, card.encode(), {"Content-Type": "text/vcard; charset=utf-8"}
+    )
+    assert status in (201, 204), (status, content[:300])
+    status, _, content = request(tls, "GET", path, KOKOU)
+    assert status == 200 and f"Komlan Mensah {token}" in content.decode(), (status, content[:300])
+
+
+def test_activesync_announces_its_protocol_versions(tls) -> None:
+    status, headers, _ = request(tls, "OPTIONS", "/Microsoft-Server-ActiveSync", KOKOU)
+    assert status == 200, (status, headers)
+    versions = headers.get("ms-asprotocolversions", "")
+    assert "14.1" in versions, headers
+    assert "Sync" in headers.get("ms-asprotocolcommands", ""), headers
+
+
+def test_dav_refuses_a_wrong_password_and_a_disabled_agent(tls) -> None:
+    bad = base64.b64encode(f"{KOKOU}:wrong-password".encode()).decode()
+    status, _, _ = request(
+        tls,
+        "PROPFIND",
+        f"/SOGo/dav/{KOKOU}/Calendar/",
+        None,
+        None,
+        {"Authorization": f"Basic {bad}", "Depth": "0"},
+    )
+    assert status == 401
+    status, _, _ = request(tls, "PROPFIND", f"/SOGo/dav/{AFI}/Calendar/", AFI, None, {"Depth": "0"})
+    assert status == 401
+
+
+def test_dav_ignores_a_forged_proxy_user_header(tls) -> None:
+    status, _, _ = request(
+        tls,
+        "PROPFIND",
+        f"/SOGo/dav/{KOKOU}/Calendar/",
+        None,
+        None,
+        {"x-webobjects-remote-user": KOKOU, "Depth": "0"},
+    )
+    assert status == 401
+
+
+def test_well_known_dav_names_lead_to_sogo(tls) -> None:
+    for name in ("caldav", "carddav"):
+        status, headers, _ = request(tls, "GET", f"/.well-known/{name}")
+        assert status == 301 and headers["location"] == f"https://{WEB}/SOGo/dav/", (
+            status,
+            headers,
+        )
