@@ -7,8 +7,15 @@ BIN := $(VENV)/bin
 # molecule and ansible-lint call ansible-config, ansible-playbook… by name.
 export PATH := $(abspath $(BIN)):$(PATH)
 INVENTORY ?= inventories/rehearsal
-# Molecule scenarios, in the order CI runs them.
-SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+# Molecule scenarios: every molecule/*/molecule.yml. The longest start first so
+# that the lanes finish together; the rest follow in name order.
+LONGEST_FIRST := groupware sso mail directory directory-replication
+ALL_SCENARIOS := $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+SCENARIOS ?= $(filter $(ALL_SCENARIOS),$(LONGEST_FIRST)) $(filter-out $(LONGEST_FIRST),$(ALL_SCENARIOS))
+# Scenarios run side by side: each waits on apt, systemd and its daemons much of
+# the time, so two lanes on two cores finish sooner than one (bench/README.md).
+MOLECULE_JOBS ?= 2
+MOLECULE_LOGS ?= .bureau/logs/molecule
 
 .PHONY: rehearsal test host venv image lint unit molecule bench docs clean
 
@@ -42,11 +49,23 @@ lint: venv
 unit: venv
 	$(BIN)/pytest tests/unit
 
+# Each scenario's whole output goes to $(MOLECULE_LOGS)/<scenario>.log and is
+# printed in one piece when it ends (--output-sync); any failure fails the target,
+# after the running lanes have finished (--keep-going), with the failed list.
 molecule: venv image
-	@set -e; for s in $(SCENARIOS); do \
-	  echo "==> molecule test -s $$s"; \
-	  BUREAU_IMAGE=$$($(BIN)/bureau image name) $(BIN)/molecule test -s $$s; \
-	done
+	@mkdir -p $(MOLECULE_LOGS); rm -f $(MOLECULE_LOGS)/*.failed
+	@$(MAKE) --no-print-directory --keep-going --output-sync=target -j$(MOLECULE_JOBS) \
+	  BUREAU_IMAGE=$$($(BIN)/bureau image name) $(addprefix scenario-,$(SCENARIOS)) \
+	  || { echo "molecule: failed: $$(cd $(MOLECULE_LOGS) && ls *.failed | sed 's/.failed$$//' | tr '\n' ' ')" >&2; exit 1; }
+
+scenario-%: venv
+	@start=$$(date +%s); echo "==> molecule test -s $* (log: $(MOLECULE_LOGS)/$*.log)"; \
+	if $(BIN)/molecule test -s $* > $(MOLECULE_LOGS)/$*.log 2>&1; then \
+	  tail -n 40 $(MOLECULE_LOGS)/$*.log; echo "==> $* passed in $$(( $$(date +%s) - start )) s"; \
+	else \
+	  touch $(MOLECULE_LOGS)/$*.failed; cat $(MOLECULE_LOGS)/$*.log; \
+	  echo "==> $* FAILED after $$(( $$(date +%s) - start )) s"; exit 1; \
+	fi
 
 bench: venv image
 	$(BIN)/python -m bench
