@@ -7,6 +7,8 @@ and under `bureau audit` (hosts of a real inventory): they only use the
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 import testinfra
 from testinfra.host import Host
@@ -28,3 +30,17 @@ def peers(host: Host, all_hosts: list[Host]) -> list[Host]:
     """The other hosts: clients that check what `host` exposes on the network."""
     name = host.backend.get_pytest_id()
     return [other for other in all_hosts if other.backend.get_pytest_id() != name]
+
+
+@pytest.fixture(scope="module")
+def ca_file(host: Host, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The internal CA's certificate, copied from the host: clients verify against it."""
+    path = tmp_path_factory.mktemp("ca") / "ca.crt"
+    path.write_text(host.file("/etc/ssl/bureau/ca.crt").content_string, encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def tls(ca_file: str) -> ssl.SSLContext:
+    """A client TLS context that trusts only the internal CA."""
+    return ssl.create_default_context(cafile=ca_file)

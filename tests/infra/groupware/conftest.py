@@ -99,18 +99,6 @@ def resolve_site_names(address: str) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def ca_file(host, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.crt"
-    path.write_text(host.file("/etc/ssl/bureau/ca.crt").content_string, encoding="utf-8")
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def tls(ca_file: str) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=ca_file)
-
-
-@pytest.fixture(scope="module")
 def dav_url() -> str:
     return f"https://{WEB}/SOGo/dav/"
 

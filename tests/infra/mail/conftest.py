@@ -173,13 +173,6 @@ def message(sender: str, to: str, subject: str, body: str = "") -> email.message
 
 
 @pytest.fixture(scope="module")
-def ca_file(host, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.crt"
-    path.write_text(host.file("/etc/ssl/bureau/ca.crt").content_string, encoding="utf-8")
-    return str(path)
-
-
-@pytest.fixture(scope="module")
 def mail(ca_file: str) -> Mail:
     context = ssl.create_default_context(cafile=ca_file)
     return Mail(tls=context)

@@ -15,7 +15,6 @@ BUREAU_TEST_ARTIFACTS (default: the ephemeral directory's `artifacts`).
 from __future__ import annotations
 
 import os
-import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,18 +50,6 @@ def address(host) -> str:
     if configured:
         return configured
     return str(host.interface("eth0").addresses[0])
-
-
-@pytest.fixture(scope="module")
-def ca_file(host, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.crt"
-    path.write_text(host.file("/etc/ssl/bureau/ca.crt").content_string, encoding="utf-8")
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def tls(ca_file: str) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=ca_file)
 
 
 @pytest.fixture(scope="module")

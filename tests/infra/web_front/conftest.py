@@ -134,13 +134,6 @@ def _site_names(host: Host) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="module")
-def ca_file(host: Host, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.crt"
-    path.write_text(host.file("/etc/ssl/bureau/ca.crt").content_string, encoding="utf-8")
-    return str(path)
-
-
-@pytest.fixture(scope="module")
 def front(host: Host, ca_file: str) -> Front:
     sites = _site_names(host)
     assert sites, f"no Bureau site is enabled in {SITES_ENABLED}"
