@@ -121,15 +121,15 @@ def dav(dav_url: str, ca_file: str):  # type: ignore[no-untyped-def]
 
 
 def imap_fetch(
-    tls: ssl.SSLContext, who: Agent, token: str, wait: float = 60
+    tls: ssl.SSLContext, who: Agent, token: str, wait: float = 60, folder: str = "INBOX"
 ) -> list[email.message.Message]:
-    """Messages of the agent's INBOX whose text holds `token` (waits for the first)."""
+    """Messages of the agent's `folder` whose text holds `token` (waits for the first)."""
     deadline = time.monotonic() + wait
     while True:
         client = imaplib.IMAP4_SSL(IMAP, 993, ssl_context=tls, timeout=TIMEOUT)
         try:
             client.login(who.uid, who.password)
-            client.select("INBOX", readonly=True)
+            client.select(folder, readonly=True)
             status, data = client.search("UTF-8", "TEXT", f'"{token}"'.encode())
             assert status == "OK", data
             found = []

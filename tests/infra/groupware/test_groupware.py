@@ -90,8 +90,12 @@ def vevent(
             f"ATTENDEE;CUTYPE=INDIVIDUAL;PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:{attendee}@{DOMAIN}"
         )
     if room:
+        # A room is invited as a participant, as Thunderbird and SOGo's own
+        # interface do: SOGo writes nothing into the calendar of a
+        # NON-PARTICIPANT ("for information") attendee, so a room invited that
+        # way is never booked and never refuses a clash.
         lines.append(
-            f"ATTENDEE;CUTYPE=ROOM;PARTSTAT=NEEDS-ACTION;ROLE=NON-PARTICIPANT:mailto:{room}@{DOMAIN}"
+            f"ATTENDEE;CUTYPE=ROOM;PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:{room}@{DOMAIN}"
         )
     lines += ["END:VEVENT", "END:VCALENDAR", ""]
     return "\r\n".join(lines)
@@ -194,6 +198,51 @@ def test_meeting_room_accepts_a_booking_when_free(dav, run_day, token) -> None:
     assert room_status(saved.data) == "ACCEPTED", saved.data
 
 
+def test_meeting_room_declines_a_clashing_booking(dav, run_day, token) -> None:
+    # The room holds one booking at a time (employeeNumber: 1 in the
+    # directory): Kokou books 17:00-18:00, Yao then asks for 17:30-18:30.
+    start = slot(run_day, 17)
+    first = calendar_of(dav, KOKOU, KOKOU).save_event(
+        vevent(f"Conseil de direction {token}", start, organizer=KOKOU, room=ROOM)
+    )
+    first.load()
+    assert room_status(first.data) == "ACCEPTED", first.data
+
+    clash = vevent(
+        f"Atelier concurrent {token}",
+        start + timedelta(minutes=30),
+        organizer=YAO,
+        room=ROOM,
+    )
+    with pytest.raises(caldav_error.DAVError) as refused:
+        calendar_of(dav, YAO, YAO).save_event(clash)
+    assert "409" in str(refused.value), refused.value
+    kept = calendar_of(dav, YAO, YAO).search(
+        start=start, end=start + timedelta(hours=2), event=True
+    )
+    assert all("Atelier concurrent" not in str(e.icalendar_component.get("summary")) for e in kept)
+
+    # The same request an hour later, when the room is free, is accepted.
+    later = calendar_of(dav, YAO, YAO).save_event(
+        vevent(
+            f"Atelier replanifié {token}",
+            start + timedelta(minutes=60),
+            organizer=YAO,
+            room=ROOM,
+        )
+    )
+    later.load()
+    assert room_status(later.data) == "ACCEPTED", later.data
+
+
+def attendee_status(data: str, uid: str) -> str:
+    """PARTSTAT of the agent `uid` among the attendees of an event."""
+    for line in re.sub(r"\r?\n[ \t]", "", data).splitlines():
+        if line.startswith("ATTENDEE") and f"{uid}@{DOMAIN}" in line:
+            return line.split("PARTSTAT=", 1)[1].split(";", 1)[0].split(":", 1)[0]
+    return "absent"
+
+
 def test_an_invitation_arrives_in_the_colleague_inbox(dav, tls, run_day, token) -> None:
     start = slot(run_day, 16)
     calendar_of(dav, KOKOU, KOKOU).save_event(
@@ -273,3 +322,44 @@ def test_well_known_dav_names_lead_to_sogo(tls) -> None:
             status,
             headers,
         )
+
+
+def test_a_reply_to_an_invitation_reaches_the_organizer(dav, tls, run_day, token) -> None:
+    # Kokou invites Abla; the invitation is in Abla's agenda; she accepts
+    # there, as her phone or Thunderbird would (a PUT of her copy with her
+    # PARTSTAT changed). Kokou's copy then shows her answer, and the reply
+    # (iTIP METHOD:REPLY) reaches his inbox by mail.
+    start = slot(run_day, 12)
+    calendar_of(dav, KOKOU, KOKOU).save_event(
+        vevent(f"Revue des crédits {token}", start, organizer=KOKOU, attendees=(ABLA,))
+    )
+    window = {"start": start - timedelta(hours=1), "end": start + timedelta(hours=2)}
+    invited = [
+        e
+        for e in calendar_of(dav, ABLA, ABLA).search(event=True, **window)
+        if token in str(e.icalendar_component.get("summary"))
+    ]
+    assert len(invited) == 1, "the invitation is not in the attendee's agenda"
+    [copy] = invited
+    assert attendee_status(copy.data, ABLA) == "NEEDS-ACTION", copy.data
+    attendees = copy.icalendar_component.get("attendee")
+    for attendee in attendees if isinstance(attendees, list) else [attendees]:
+        if str(attendee).lower() == f"mailto:{ABLA}@{DOMAIN}":
+            attendee.params["PARTSTAT"] = "ACCEPTED"
+    copy.save()
+
+    [organizer_copy] = [
+        e
+        for e in calendar_of(dav, KOKOU, KOKOU).search(event=True, **window)
+        if token in str(e.icalendar_component.get("summary"))
+    ]
+    assert attendee_status(organizer_copy.data, ABLA) == "ACCEPTED", organizer_copy.data
+
+    replies = imap_fetch(tls, agent(KOKOU), token)
+    calendars = [
+        part.get_payload(decode=True).decode()
+        for message in replies
+        for part in message.walk()
+        if part.get_content_type() == "text/calendar"
+    ]
+    assert any("METHOD:REPLY" in c for c in calendars), calendars
