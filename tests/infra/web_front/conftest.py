@@ -160,3 +160,19 @@ def secret(name: str) -> str:
         os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "secrets"
     )
     return Path(directory, name).read_text(encoding="utf-8").split()[0]
+
+
+# Sites the run requires (space-separated names): the molecule scenario sets
+# BUREAU_EXPECT_SITES so that a site gone missing fails instead of skipping.
+# An audit of a host that publishes only some of them leaves it empty.
+EXPECTED_SITES = set(os.environ.get("BUREAU_EXPECT_SITES", "").split())
+
+
+def require_sites_or_skip(front: Front, names: set[str], what: str) -> None:
+    """Skip the module when the host does not publish `names`, unless the run
+    expects them (BUREAU_EXPECT_SITES), in which case their absence fails."""
+    missing = names - set(front.sites)
+    expected = missing & EXPECTED_SITES
+    assert not expected, f"{what}: expected but not published: {sorted(expected)}"
+    if missing:
+        pytest.skip(f"{what}: not published on this host: {sorted(missing)}")

@@ -8,7 +8,7 @@ import os
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import Front
+from conftest import Front, require_sites_or_skip
 
 DOMAIN = os.environ.get("BUREAU_MAIL_DOMAIN", "gouv.tg")
 AUTOCONFIG = f"autoconfig.{DOMAIN}"
@@ -26,9 +26,7 @@ OUTLOOK_REQUEST = f"""<?xml version="1.0" encoding="utf-8"?>
 
 @pytest.fixture(scope="module", autouse=True)
 def _published(front: Front) -> None:
-    missing = {AUTOCONFIG, AUTODISCOVER} - set(front.sites)
-    if missing:
-        pytest.skip(f"this host does not publish the mail set-up sites: {sorted(missing)}")
+    require_sites_or_skip(front, {AUTOCONFIG, AUTODISCOVER}, "the mail set-up sites")
 
 
 def test_thunderbird_finds_the_imap_server(front: Front) -> None:

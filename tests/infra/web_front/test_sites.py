@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Front
+from conftest import Front, require_sites_or_skip
 
 STATIC = "static.gouv.tg"
 APP = "app.gouv.tg"
@@ -15,9 +15,7 @@ APP = "app.gouv.tg"
 
 @pytest.fixture(scope="module", autouse=True)
 def _test_sites(front: Front) -> None:
-    missing = {STATIC, APP} - set(front.sites)
-    if missing:
-        pytest.skip(f"the molecule test sites are not published on this host: {sorted(missing)}")
+    require_sites_or_skip(front, {STATIC, APP}, "the molecule test sites")
 
 
 def test_static_site_serves_its_files(front: Front) -> None:
