@@ -7,10 +7,12 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import socket
 import ssl
 import struct
 import time
+import uuid
 
 from conftest import ADMIN, AGENT, APP1, APP2, DOMAIN, MANAGER, PORTAL, VICTIM, Portal
 from playwright.sync_api import BrowserContext, Page
@@ -132,6 +134,86 @@ def test_sessions_live_in_postgresql_and_survive_a_restart_of_the_portal(
     page.goto(APP1)
     assert page.url.startswith(APP1), page.url
     assert echo(page)["Auth-User"] == AGENT
+
+
+def ssha(password: str) -> str:
+    """The {SSHA} hash `bureau users import` writes for an initial password."""
+    salt = os.urandom(8)
+    digest = hashlib.sha1(password.encode() + salt).digest()
+    return "{SSHA}" + base64.b64encode(digest + salt).decode()
+
+
+def test_a_new_agent_changes_the_initial_password_at_first_login(
+    context: BrowserContext, portal: Portal, host
+) -> None:
+    # An agent as `bureau users import` creates one: an initial password
+    # marked for change (pwdReset). The portal asks for a new password before
+    # anything else; with it the agent reaches the application, and the
+    # initial password no longer opens anything.
+    uid = f"nouvel.agent{uuid.uuid4().hex[:6]}"
+    dn = f"uid={uid},ou=people,dc=gouv,dc=tg"
+    initial = base64.b32encode(os.urandom(10)).decode()
+    chosen = "Lomé-" + base64.b32encode(os.urandom(10)).decode().lower()
+    entry = "\n".join(
+        [
+            f"dn: {dn}",
+            "objectClass: inetOrgPerson",
+            "objectClass: bureauAgent",
+            f"uid: {uid}",
+            "cn: Nouvel Agent",
+            "givenName: Nouvel",
+            "sn: Agent",
+            f"mail: {uid}@{DOMAIN}",
+            "departmentNumber: MEF",
+            "bureauAccountStatus: active",
+            f"userPassword: {ssha(initial)}",
+            "pwdReset: TRUE",
+            "",
+        ]
+    )
+    added = host.run("printf '%%s' %s | ldapadd -Q -Y EXTERNAL -H ldapi:///", entry)
+    assert added.rc == 0, added.stderr
+    try:
+        page = context.new_page()
+        page.goto(APP1)
+        portal.login(page, uid, initial)
+        assert not page.url.startswith(APP1), "the initial password opened the application"
+        page.wait_for_selector("input[name=newpassword]")
+        portal.shot(page, "first-login-change")
+        page.fill("input[name=newpassword]", chosen)
+        page.fill("input[name=confirmpassword]", chosen)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+
+        reset = host.run("ldapsearch -Q -LLL -Y EXTERNAL -H ldapi:/// -b %s -s base pwdReset", dn)
+        assert "pwdReset" not in reset.stdout, reset.stdout
+
+        page.goto(APP1)
+        if portal.is_login_form(page):
+            portal.login(page, uid, chosen)
+        assert page.url.startswith(APP1), page.url
+        assert echo(page)["Auth-User"] == uid
+
+        other = context.browser.new_context(ignore_https_errors=True)  # type: ignore[union-attr]
+        try:
+            again = other.new_page()
+            again.goto(APP1)
+            portal.login(again, uid, initial)
+            assert portal.is_login_form(again)
+            assert portal.error_code(again) == "5"  # PE_BADCREDENTIALS
+        finally:
+            other.close()
+    finally:
+        host.run("ldapdelete -Q -Y EXTERNAL -H ldapi:/// %s", dn)
+
+
+def test_the_portal_offers_no_self_registration_or_mail_reset(
+    context: BrowserContext,
+) -> None:
+    page = context.new_page()
+    page.goto(PORTAL)
+    links = page.locator("a[href*='register'], a[href*='resetpwd']")
+    assert links.count() == 0, [links.nth(i).get_attribute("href") for i in range(links.count())]
 
 
 def test_a_wrong_password_shows_an_error(context: BrowserContext, portal: Portal) -> None:
