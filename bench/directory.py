@@ -25,6 +25,13 @@ LDAPS_PORT = 14636
 SERVICES = ("mail", "groupware", "sso", "drive", "office", "provisioning")
 
 
+def use(container: str, ldap_port: int, ldaps_port: int) -> None:
+    """Point this module at another container and ports, for a benchmark that runs
+    beside the users-import one (bench/slapd_growth.py)."""
+    global CONTAINER, LDAP_PORT, LDAPS_PORT
+    CONTAINER, LDAP_PORT, LDAPS_PORT = container, ldap_port, ldaps_port
+
+
 def sh(*command: str, input_text: str | None = None) -> str:
     done = subprocess.run(command, capture_output=True, text=True, input=input_text, check=False)
     if done.returncode != 0:
