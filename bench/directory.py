@@ -45,6 +45,20 @@ def in_container(script: str) -> str:
     return sh("docker", "exec", CONTAINER, "bash", "-euc", script)
 
 
+def address() -> str:
+    """The container's IPv4 address on its Docker network."""
+    found = sh(
+        "docker",
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+        CONTAINER,
+    ).split()
+    if not found:
+        raise RuntimeError(f"{CONTAINER} has no address on a Docker network")
+    return found[0]
+
+
 def _secret() -> str:
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
 
@@ -57,7 +71,11 @@ class Directory:
 
     @property
     def ldaps_uri(self) -> str:
-        return f"ldaps://127.0.0.1:{LDAPS_PORT}"
+        """The container's own address on the Docker bridge, as a client on the
+        network reaches a directory server. The published port (127.0.0.1:LDAPS_PORT)
+        goes through docker-proxy, a userland copy of every byte that production
+        does not have: it made reading 70,000 agents back about 3 times slower."""
+        return f"ldaps://{address()}:636"
 
     @property
     def provisioning_dn(self) -> str:

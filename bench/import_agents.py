@@ -6,7 +6,8 @@ Steps, on one throwaway directory container (bench/directory.py):
   2. reset to the empty tree; `bureau users import` of the same sample file;
   3. re-import with a fraction of the agents changed (title, phone, quota, ministry);
   4. re-import of the same file again (must change nothing).
-Both tools take the same path: controller → 127.0.0.1 published port → slapd,
+Both tools take the same path: controller → the container's address on the Docker
+bridge (not docker-proxy's published port) → slapd,
 over LDAPS, bound as the provisioning account. Targets: first import ≤ 60 s
 and ≤ 1.5 times ldapadd; re-import of 1 % ≤ 15 s.
 """
@@ -154,7 +155,7 @@ def run(count: int, changed: float, keep: bool, reuse: bool, no_sync: bool) -> d
         env = dict(
             os.environ,
             LDAPTLS_CACERT=str(where.ca_file),
-            # The certificate names ldap.gouv.tg, the URI 127.0.0.1: libldap cannot be told
+            # The certificate names ldap.gouv.tg, the URI an address: libldap cannot be told
             # another name; the TLS work is the same.
             LDAPTLS_REQCERT="allow",
         )
@@ -215,8 +216,9 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         f"{r['count']} sample agents (`bureau users sample --seed 70`) on one directory container",
         f"(pki + directory roles; slapd threads {r['directory']['threads']}, "
-        f"dbnosync {r['directory']['dbnosync']}), from the controller over LDAPS on a",
-        f"published port, bound as the provisioning account. {r['machine']['cpus']} CPUs, "
+        f"dbnosync {r['directory']['dbnosync']}), from the controller over LDAPS to the",
+        "container's bridge address, bound as the provisioning account. "
+        f"{r['machine']['cpus']} CPUs, "
         f"load average at start {r['machine']['load_average_at_start']}.",
         "",
         "Both tools send the same entries: the LDIF is written from the importer's own plan,",
