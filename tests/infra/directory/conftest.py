@@ -14,10 +14,10 @@ import ssl
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from ldap3 import Connection, Server, Tls
+from testsupport import secret
 
 BASE_DN = os.environ.get("BUREAU_LDAP_BASE", "dc=gouv,dc=tg")
 LDAP_HOST = os.environ.get("BUREAU_LDAP_HOST", "127.0.0.1")
@@ -31,14 +31,6 @@ GROUPS = f"ou=groups,{BASE_DN}"
 
 def service_dn(name: str) -> str:
     return f"cn={name},ou=services,{BASE_DN}"
-
-
-def secret(name: str) -> str:
-    """Read a test secret written by the ansible.builtin.password lookup."""
-    directory = os.environ.get("BUREAU_TEST_SECRETS") or os.path.join(
-        os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "secrets"
-    )
-    return Path(directory, name).read_text(encoding="utf-8").split()[0]
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import caldav
 import pytest
+from testsupport import secret
 
 DOMAIN = os.environ.get("BUREAU_GROUPWARE_DOMAIN", "gouv.tg")
 WEB = f"mail.{DOMAIN}"
@@ -39,22 +39,6 @@ YAO = "yao.de-souza"
 AFI = "afi.dalmeida"
 ROOM = "salle.conseil.mef"
 MINISTRY = "mef"
-
-
-def secret(name: str) -> str:
-    directory = os.environ.get("BUREAU_TEST_SECRETS") or os.path.join(
-        os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "secrets"
-    )
-    return Path(directory, name).read_text(encoding="utf-8").split()[0]
-
-
-def artifacts_dir() -> Path:
-    base = os.environ.get("BUREAU_TEST_ARTIFACTS") or os.path.join(
-        os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "."), "artifacts"
-    )
-    path = Path(base)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @dataclass(frozen=True)

@@ -19,24 +19,16 @@ from conftest import (
     YAO,
     Agent,
     agent,
-    artifacts_dir,
     imap_fetch,
 )
-from playwright.sync_api import sync_playwright
 from test_groupware import share, vevent
-
-CHROMIUM = "/usr/bin/chromium"
+from testsupport import artifacts_dir, chromium
 
 
 @pytest.fixture(scope="module")
 def browser(address: str):  # type: ignore[no-untyped-def]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[f"--host-resolver-rules=MAP *.{DOMAIN} {address}"],
-        )
-        yield browser
-        browser.close()
+    with chromium(DOMAIN, address) as launched:
+        yield launched
 
 
 def log_in(browser, who: Agent, sso_enabled: bool):  # type: ignore[no-untyped-def]

@@ -22,9 +22,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import make_msgid
-from pathlib import Path
 
 import pytest
+from testsupport import secret
 
 DOMAIN = os.environ.get("BUREAU_MAIL_DOMAIN", "gouv.tg")
 ADDRESS = os.environ.get("BUREAU_MAIL_ADDRESS", "127.0.0.1")
@@ -44,13 +44,6 @@ KOKOU = "kokou.agbeko"
 ABLA = "abla.adjo-amegan"
 YAO = "yao.de-souza"
 AFI = "afi.dalmeida"
-
-
-def secret(name: str) -> str:
-    directory = os.environ.get("BUREAU_TEST_SECRETS") or os.path.join(
-        os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "secrets"
-    )
-    return Path(directory, name).read_text(encoding="utf-8").split()[0]
 
 
 def connect(port: int, timeout: float) -> socket.socket:

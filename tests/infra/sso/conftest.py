@@ -20,27 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
+from testsupport import artifacts_dir, chromium, secret
 
 DOMAIN = os.environ.get("BUREAU_SSO_DOMAIN", "gouv.tg")
 PORTAL = f"https://auth.{DOMAIN}/"
 MANAGER = f"https://manager.{DOMAIN}/"
 APP1 = f"https://app1.{DOMAIN}/"
 APP2 = f"https://app2.{DOMAIN}/"
-CHROMIUM = os.environ.get("BUREAU_CHROMIUM", "/usr/bin/chromium")
 
 AGENT = "kokou.agbeko"
 VICTIM = "abla.adjo-amegan"
 ADMIN = "edem.kodjo"
-
-
-def ephemeral(name: str) -> Path:
-    return Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "."), name)
-
-
-def secret(name: str) -> str:
-    directory = os.environ.get("BUREAU_TEST_SECRETS") or ephemeral("secrets")
-    return Path(directory, name).read_text(encoding="utf-8").split()[0]
 
 
 @pytest.fixture(scope="module")
@@ -54,20 +45,13 @@ def address(host) -> str:
 
 @pytest.fixture(scope="module")
 def artifacts() -> Path:
-    path = Path(os.environ.get("BUREAU_TEST_ARTIFACTS") or ephemeral("artifacts"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return artifacts_dir()
 
 
 @pytest.fixture(scope="module")
 def browser(address: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[f"--host-resolver-rules=MAP *.{DOMAIN} {address}"],
-        )
+    with chromium(DOMAIN, address) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

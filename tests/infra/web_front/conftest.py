@@ -15,13 +15,13 @@ import os
 import re
 import socket
 import ssl
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from testinfra.host import Host
+from testsupport import artifacts_dir
 
 TIMEOUT = 20
 SITES_ENABLED = "/etc/nginx/sites-enabled"
@@ -134,12 +134,12 @@ def _site_names(host: Host) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="module")
-def front(host: Host, ca_file: str) -> Front:
+def front(host: Host, tls: ssl.SSLContext) -> Front:
     sites = _site_names(host)
     assert sites, f"no Bureau site is enabled in {SITES_ENABLED}"
     return Front(
         address=_front_address(host),
-        tls=ssl.create_default_context(cafile=ca_file),
+        tls=tls,
         sites=sites,
     )
 
@@ -147,19 +147,7 @@ def front(host: Host, ca_file: str) -> Front:
 @pytest.fixture(scope="module")
 def artifacts() -> Path:
     """Where the checks leave their reports (never in the repository)."""
-    base = os.environ.get("BUREAU_TEST_ARTIFACTS") or os.path.join(
-        os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY") or tempfile.gettempdir(), "artifacts"
-    )
-    path = Path(base, "web_front")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def secret(name: str) -> str:
-    directory = os.environ.get("BUREAU_TEST_SECRETS") or os.path.join(
-        os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "secrets"
-    )
-    return Path(directory, name).read_text(encoding="utf-8").split()[0]
+    return artifacts_dir("web_front")
 
 
 # Sites the run requires (space-separated names): the molecule scenario sets

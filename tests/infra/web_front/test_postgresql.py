@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import secret
 from testinfra.host import Host
+from testsupport import secret
 
 # The database the molecule scenario declares in postgresql__databases.
 DATABASE = os.environ.get("BUREAU_TEST_DATABASE", "registre")
