@@ -1,8 +1,9 @@
 """Fixtures shared by the testinfra checks of every role.
 
-The same checks run under `molecule verify` (hosts from molecule's inventory)
-and under `bureau audit` (hosts of a real inventory): they only use the
-`host` fixture and the hosts that testinfra was given.
+The checks run under `molecule verify` (hosts from molecule's inventory).
+They only use the `host` fixture and the hosts testinfra was given, so that
+a `bureau audit` command (not built yet) can run them against the hosts of a
+real inventory.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ removed (--disable-missing), namesakes added. Every entry is then read back
 with another LDAP client (ldap3) and compared with the file.
 
 This module writes thousands of entries: it runs under `molecule verify`
-only, never in `bureau audit` against a live directory.
+only, never against a live directory (e.g. by a future `bureau audit`).
 """
 
 from __future__ import annotations

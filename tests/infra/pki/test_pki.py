@@ -1,8 +1,9 @@
 """Checks of the internal CA and of each host's certificate (role `pki`).
 
-Run by `molecule verify` against the scenario's containers and by `bureau audit`
-against live hosts: every expectation comes from the host's inventory variables
-(`pki__host_name`, `pki__host_names`, group `ca`), never from the scenario.
+Run by `molecule verify` against the scenario's containers, and written for a
+`bureau audit` against live hosts (not built yet): every expectation comes from
+the host's inventory variables (`pki__host_name`, `pki__host_names`, group
+`ca`), never from the scenario.
 """
 
 from __future__ import annotations
