@@ -9,7 +9,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 INVENTORY ?= inventories/rehearsal
 # Molecule scenarios: every molecule/*/molecule.yml. The longest start first so
 # that the lanes finish together; the rest follow in name order.
-LONGEST_FIRST := groupware sso mail directory directory-replication
+LONGEST_FIRST := suite hardening pki directory-replication directory
 ALL_SCENARIOS := $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 SCENARIOS ?= $(filter $(ALL_SCENARIOS),$(LONGEST_FIRST)) $(filter-out $(LONGEST_FIRST),$(ALL_SCENARIOS))
 # Scenarios run side by side: each waits on apt, systemd and its daemons much of

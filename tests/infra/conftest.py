@@ -1,4 +1,5 @@
-"""Fixtures shared by the testinfra checks of every role.
+"""Fixtures shared by the testinfra checks of every role, and the rule that
+every check says what it does to the host.
 
 The checks run under `molecule verify` (hosts from molecule's inventory).
 They only use the `host` fixture and the hosts testinfra was given, so that
@@ -8,11 +9,70 @@ real inventory.
 
 from __future__ import annotations
 
+import socket
 import ssl
+from collections.abc import Iterator
 
 import pytest
 import testinfra
 from testinfra.host import Host
+
+from . import site
+
+# What a check does to the host, mildest first. Every check carries one (a
+# module's pytestmark, or its own mark when it does more than its module):
+#   readonly     looks, connects, logs in (leaves logs and short-lived sessions)
+#   writes       creates data it may not remove (mails, events, test agents)
+#   destructive  locks an account, bans an address, restarts a service
+# `--bureau-max-kind readonly` runs only the read-only checks (an audit of
+# production hosts); a check without a kind fails the collection.
+KINDS = ("readonly", "writes", "destructive")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--bureau-max-kind",
+        choices=KINDS,
+        default="destructive",
+        help="run only the checks of this kind or milder (default: every check)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for kind, text in zip(
+        KINDS,
+        (
+            "looks only: connects and logs in, changes nothing that lasts",
+            "creates data on the host (mails, events, agents)",
+            "locks, bans or restarts: never against production",
+        ),
+        strict=True,
+    ):
+        config.addinivalue_line("markers", f"{kind}: {text}")
+
+
+def kind_of(item: pytest.Item) -> str | None:
+    """The strongest kind among the item's marks (its own and its module's)."""
+    marked = {mark.name for mark in item.iter_markers() if mark.name in KINDS}
+    for kind in reversed(KINDS):
+        if kind in marked:
+            return kind
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = [item.nodeid for item in items if kind_of(item) is None]
+    if unmarked:
+        raise pytest.UsageError(
+            "these checks do not say what they do to the host; mark them "
+            f"{' / '.join(KINDS)} (tests/infra/conftest.py): " + ", ".join(unmarked)
+        )
+    ceiling = KINDS.index(config.getoption("--bureau-max-kind"))
+    keep = [item for item in items if KINDS.index(kind_of(item) or "") <= ceiling]
+    dropped = [item for item in items if item not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +105,27 @@ def ca_file(host: Host, tmp_path_factory: pytest.TempPathFactory) -> str:
 def tls(ca_file: str) -> ssl.SSLContext:
     """A client TLS context that trusts only the internal CA."""
     return ssl.create_default_context(cafile=ca_file)
+
+
+@pytest.fixture(scope="module")
+def address(host: Host) -> str:
+    """Where this machine reaches the host under test (tests/infra/site.py)."""
+    return site.address(host)
+
+
+@pytest.fixture(scope="module")
+def resolve_site_names(address: str) -> Iterator[None]:
+    """Make every name of the site resolve to the host under test, in this process:
+    clients keep the names they use (SNI, certificate names) without a DNS entry."""
+    original = socket.getaddrinfo
+
+    def getaddrinfo(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if isinstance(name, bytes):
+            name = name.decode()
+        if isinstance(name, str) and (name == site.DOMAIN or name.endswith("." + site.DOMAIN)):
+            name = address
+        return original(name, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+    yield
+    socket.getaddrinfo = original  # type: ignore[assignment]

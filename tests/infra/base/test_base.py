@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from testinfra.host import Host
+
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.readonly
 
 SIZE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
@@ -61,6 +65,7 @@ def test_apt_sources_have_updates_and_security(host: Host) -> None:
 ALLOWED_ORIGINS = """
 import importlib.machinery, importlib.util
 import apt_pkg
+
 loader = importlib.machinery.SourceFileLoader("uu", "/usr/bin/unattended-upgrade")
 module = importlib.util.module_from_spec(importlib.util.spec_from_loader("uu", loader))
 loader.exec_module(module)

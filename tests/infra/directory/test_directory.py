@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import pytest
-from conftest import (
+from ldap3 import BASE, Connection
+from ldap3.core.results import RESULT_CONFIDENTIALITY_REQUIRED
+
+from ..testsupport import secret
+from .support import (
     BASE_DN,
+    DOMAIN,
     GROUPS,
     PEOPLE,
     SERVICES,
     Agent,
     Directory,
-    secret,
     service_dn,
 )
-from ldap3 import BASE, Connection
-from ldap3.core.results import RESULT_CONFIDENTIALITY_REQUIRED
+
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.writes
 
 BAD_PASSWORD = "not-the-password"  # the point of the lockout test
 
@@ -72,7 +77,7 @@ def test_mail_service_reads_aliases_and_quota(
     directory: Directory, agents: dict[str, Agent]
 ) -> None:
     conn = directory.bind(service_dn("mail"), secret("directory_mail"))
-    alias = f"{agents['kokou'].uid}.alias@gouv.tg"
+    alias = f"{agents['kokou'].uid}.alias@{DOMAIN}"
     conn.search(PEOPLE, f"(bureauMailAlias={alias})", attributes=["uid", "bureauMailQuota"])
     assert [e.uid.value for e in conn.entries] == [agents["kokou"].uid]
     assert conn.entries[0].bureauMailQuota.value == 2048
@@ -116,6 +121,7 @@ def test_password_policy_refuses_short_passwords(
     assert directory.try_bind(abla.dn, abla.password)
 
 
+@pytest.mark.destructive
 def test_repeated_bad_binds_lock_the_account(
     directory: Directory, agents: dict[str, Agent], provisioning: Connection
 ) -> None:
@@ -174,7 +180,9 @@ def test_password_binds_need_tls(directory: Directory) -> None:
 
 def test_starttls_and_ldaps_verify_against_the_ca(host) -> None:
     password = secret("directory_office")
-    for flags in ("-ZZ -H ldap://ldap.gouv.tg", "-H ldaps://ldap.gouv.tg"):
+    # The host's own name: it resolves on the host and the certificate holds it.
+    own = host.check_output("hostname -f")
+    for flags in (f"-ZZ -H ldap://{own}", f"-H ldaps://{own}"):
         result = host.run(
             f"LDAPTLS_CACERT=/etc/ssl/bureau/ca.crt LDAPTLS_REQCERT=demand "
             f"ldapwhoami -x {flags} -D {service_dn('office')} -w {password}"
@@ -184,6 +192,6 @@ def test_starttls_and_ldaps_verify_against_the_ca(host) -> None:
     # A client that trusts another CA refuses the certificate.
     result = host.run(
         "LDAPTLS_CACERT=/usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt LDAPTLS_REQCERT=demand "
-        "ldapwhoami -x -H ldaps://ldap.gouv.tg"
+        f"ldapwhoami -x -H ldaps://{own}"
     )
     assert result.rc != 0

@@ -28,17 +28,19 @@ from typing import Any
 import pytest
 from ldap3 import Connection
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
-    and not os.environ.get("BUREAU_TEST_SECRETS"),
-    reason="writes thousands of sample agents: molecule verify only, never an audit of a live site",
-)
+from ..testsupport import secret
+from .support import BASE_DN, CERT_NAME, DOMAIN, LDAPS_PORT
+
+pytestmark = [
+    pytest.mark.destructive,
+    pytest.mark.skipif(
+        not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
+        and not os.environ.get("BUREAU_TEST_SECRETS"),
+        reason="writes thousands of sample agents: molecule verify only, never a live site",
+    ),
+]
 
 COUNT = int(os.environ.get("BUREAU_IMPORT_TEST_COUNT", "3000"))
-BASE_DN = os.environ.get("BUREAU_LDAP_BASE", "dc=gouv,dc=tg")
-LDAP_HOST = os.environ.get("BUREAU_LDAP_HOST", "127.0.0.1")
-LDAPS_PORT = int(os.environ.get("BUREAU_LDAPS_PORT", "13636"))
-CERT_NAME = os.environ.get("BUREAU_LDAP_CERT_NAME", "ldap.gouv.tg")
 PEOPLE = f"ou=people,{BASE_DN}"
 GROUPS = f"ou=groups,{BASE_DN}"
 ATTRIBUTES = [
@@ -46,13 +48,6 @@ ATTRIBUTES = [
     "departmentNumber", "ou", "employeeNumber", "bureauMailAlias", "bureauMailQuota",
     "bureauAccountStatus", "memberOf", "pwdReset", "pwdAccountLockedTime",
 ]  # fmt: skip
-
-
-def secret(name: str) -> str:
-    directory = os.environ.get("BUREAU_TEST_SECRETS") or os.path.join(
-        os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "secrets"
-    )
-    return Path(directory, name).read_text(encoding="utf-8").split()[0]
 
 
 @dataclass
@@ -71,11 +66,12 @@ class Workspace:
     path: Path
     ca_file: str
     password_file: Path
+    address: str
 
     def bureau(self, csv_file: Path, *extra: str, out: str = "passwords.csv") -> Run:
         command = [
             sys.executable, "-m", "bureau.cli", "users", "import", str(csv_file),
-            "--domain", "gouv.tg", "--uri", f"ldaps://{LDAP_HOST}:{LDAPS_PORT}",
+            "--domain", DOMAIN, "--uri", f"ldaps://{self.address}:{LDAPS_PORT}",
             "--tls-name", CERT_NAME, "--ca-file", self.ca_file,
             "--password-file", str(self.password_file),
             "--passwords-out", str(self.path / out), *extra,
@@ -120,7 +116,7 @@ def workspace(directory, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     path = tmp_path_factory.mktemp("import")
     password_file = path / "provisioning-password"
     password_file.write_text(secret("directory_provisioning"), encoding="utf-8")
-    return Workspace(path, directory.ca_file, password_file)
+    return Workspace(path, directory.ca_file, password_file, directory.address)
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +209,7 @@ def test_every_entry_says_what_its_row_says(first: dict[str, Any]) -> None:
         entry = entries[row["employee_id"]]
         uid = one(entry["uid"])
         assert re.fullmatch(r"[a-z0-9.-]+[0-9]*", uid), uid
-        assert one(entry["mail"]) == f"{uid}@gouv.tg"
+        assert one(entry["mail"]) == f"{uid}@{DOMAIN}"
         assert one(entry["cn"]) == f"{row['given_name']} {row['surname']}"
         assert one(entry["givenName"]) == row["given_name"]
         assert one(entry["sn"]) == row["surname"]

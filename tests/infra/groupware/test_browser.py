@@ -10,7 +10,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import (
+
+from ..testsupport import artifacts_dir, chromium
+from .support import (
     ABLA,
     DOMAIN,
     KOKOU,
@@ -20,9 +22,12 @@ from conftest import (
     Agent,
     agent,
     imap_fetch,
+    share,
+    vevent,
 )
-from test_groupware import share, vevent
-from testsupport import artifacts_dir, chromium
+
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.writes
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +60,9 @@ def log_in(browser, who: Agent, sso_enabled: bool):  # type: ignore[no-untyped-d
 def send_mail(tls: ssl.SSLContext, sender: str, recipient: str, subject: str, body: str) -> None:
     """A mail from `sender` to `recipient`, handed to the mail stack on port 25."""
     with smtplib.SMTP(f"smtp.{DOMAIN}", 25, timeout=30) as client:
-        client.ehlo("client.test.gouv.tg")
+        client.ehlo(f"client.test.{DOMAIN}")
         client.starttls(context=tls)
-        client.ehlo("client.test.gouv.tg")
+        client.ehlo(f"client.test.{DOMAIN}")
         client.sendmail(
             sender,
             [recipient],

@@ -5,100 +5,32 @@ through the web front, as phones and desktop clients reach SOGo."""
 from __future__ import annotations
 
 import base64
-import http.client
 import re
-import ssl
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import caldav
 import pytest
 from caldav.lib import error as caldav_error
-from conftest import ABLA, AFI, DOMAIN, KOKOU, MINISTRY, ROOM, WEB, YAO, agent, imap_fetch
 
-INVERSE = "urn:inverse:params:xml:ns:inverse-dav"
+from .support import (
+    ABLA,
+    AFI,
+    DOMAIN,
+    KOKOU,
+    MINISTRY,
+    ROOM,
+    WEB,
+    YAO,
+    agent,
+    imap_fetch,
+    request,
+    share,
+    vevent,
+)
 
-
-def https(tls: ssl.SSLContext) -> http.client.HTTPSConnection:
-    return http.client.HTTPSConnection(WEB, 443, context=tls, timeout=30)
-
-
-def request(
-    tls: ssl.SSLContext,
-    method: str,
-    path: str,
-    uid: str | None = None,
-    body: str | bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str], bytes]:
-    """One HTTPS request to the web front, with the agent's HTTP Basic credentials."""
-    all_headers = dict(headers or {})
-    if uid:
-        who = agent(uid)
-        token = base64.b64encode(f"{who.uid}:{who.password}".encode()).decode()
-        all_headers["Authorization"] = f"Basic {token}"
-    connection = https(tls)
-    try:
-        connection.request(method, path, body=body, headers=all_headers)
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
-
-
-def share(tls: ssl.SSLContext, owner: str, collection: str, user: str, roles: list[str]) -> None:
-    """Give `user` (an agent or a group) `roles` on the owner's collection, as
-    SOGo's own clients do (the inverse-dav ACL query of SOGo's DAV)."""
-    path = f"/SOGo/dav/{owner}/{collection}/"
-    headers = {"Content-Type": "application/xml; charset=utf-8"}
-    for query in (
-        f'<add-user user="{user}"/>',
-        f'<set-roles user="{user}">{"".join(f"<{r}/>" for r in roles)}</set-roles>',
-    ):
-        body = f'<?xml version="1.0"?><acl-query xmlns="{INVERSE}">{query}</acl-query>'
-        status, _, content = request(tls, "POST", path, owner, body, headers)
-        assert status in (200, 204, 207), (query, status, content[:300])
-
-
-def vevent(
-    summary: str,
-    start: datetime,
-    minutes: int = 60,
-    attendees: tuple[str, ...] = (),
-    organizer: str | None = None,
-    room: str | None = None,
-) -> str:
-    uid = uuid.uuid4().hex
-    fmt = "%Y%m%dT%H%M%SZ"
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Bureau//tests//FR",
-        "BEGIN:VEVENT",
-        f"UID:{uid}",
-        f"DTSTAMP:{datetime.now(UTC).strftime(fmt)}",
-        f"DTSTART:{start.strftime(fmt)}",
-        f"DTEND:{(start + timedelta(minutes=minutes)).strftime(fmt)}",
-        f"SUMMARY:{summary}",
-        "CLASS:PUBLIC",
-    ]
-    if organizer:
-        lines.append(f"ORGANIZER:mailto:{organizer}@{DOMAIN}")
-        lines.append(f"ATTENDEE;PARTSTAT=ACCEPTED;ROLE=CHAIR:mailto:{organizer}@{DOMAIN}")
-    for attendee in attendees:
-        lines.append(
-            f"ATTENDEE;CUTYPE=INDIVIDUAL;PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:{attendee}@{DOMAIN}"
-        )
-    if room:
-        # A room is invited as a participant, as Thunderbird and SOGo's own
-        # interface do: SOGo writes nothing into the calendar of a
-        # NON-PARTICIPANT ("for information") attendee, so a room invited that
-        # way is never booked and never refuses a clash.
-        lines.append(
-            f"ATTENDEE;CUTYPE=ROOM;PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:{room}@{DOMAIN}"
-        )
-    lines += ["END:VEVENT", "END:VCALENDAR", ""]
-    return "\r\n".join(lines)
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.writes
 
 
 def room_status(data: str) -> str:

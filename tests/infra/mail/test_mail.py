@@ -11,9 +11,11 @@ import time
 
 import dkim
 import pytest
-from conftest import (
+
+from .support import (
     ABLA,
     AFI,
+    CLIENT_NAME,
     DOMAIN,
     KOKOU,
     PORTS,
@@ -24,6 +26,9 @@ from conftest import (
     connect,
     message,
 )
+
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.writes
 
 OUTSIDE = "destinataire@ailleurs.invalid"
 
@@ -97,7 +102,7 @@ def test_no_authentication_before_tls(mail: Mail) -> None:
     client._host = SMTP_NAME
     code, _ = client.getreply()
     assert code == 220
-    client.ehlo("client.test.gouv.tg")
+    client.ehlo(CLIENT_NAME)
     assert not client.has_extn("auth"), "AUTH is offered before STARTTLS"
     plain = base64.b64encode(f"\0{kokou.uid}\0{kokou.password}".encode()).decode()
     code, reply = client.docmd("AUTH", f"PLAIN {plain}")

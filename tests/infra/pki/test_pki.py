@@ -12,7 +12,11 @@ import datetime
 import shlex
 from typing import Any
 
+import pytest
 from cryptography import x509
+
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.readonly
 
 CERT_DIR = "/etc/ssl/bureau"
 CA_CERT = f"{CERT_DIR}/ca.crt"
@@ -193,7 +197,7 @@ def test_system_trust_store_trusts_the_host_certificate(host: Any) -> None:
 
 
 def test_private_key_is_unreadable_by_other_users(host: Any) -> None:
-    result = host.run("su -s /bin/sh nobody -c %s", f"cat {HOST_KEY}")
+    result = host.run("su -s /bin/sh nobody -c %s", f"LC_ALL=C cat {HOST_KEY}")
     assert result.rc != 0
     assert "Permission denied" in result.stderr
 

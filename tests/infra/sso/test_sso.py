@@ -14,8 +14,13 @@ import struct
 import time
 import uuid
 
-from conftest import ADMIN, AGENT, APP1, APP2, DOMAIN, MANAGER, PORTAL, VICTIM, Portal
+import pytest
 from playwright.sync_api import BrowserContext, Page
+
+from .support import ADMIN, AGENT, APP1, APP2, DOMAIN, MANAGER, PORTAL, VICTIM, Portal
+
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.writes
 
 SERVICE = "lemonldap-ng-fastcgi-server"
 
@@ -113,6 +118,7 @@ def test_logout_ends_the_session_everywhere(
         replay.close()
 
 
+@pytest.mark.destructive
 def test_sessions_live_in_postgresql_and_survive_a_restart_of_the_portal(
     context: BrowserContext, portal: Portal, host
 ) -> None:
@@ -225,6 +231,7 @@ def test_a_wrong_password_shows_an_error(context: BrowserContext, portal: Portal
     portal.shot(page, "wrong-password")
 
 
+@pytest.mark.destructive
 def test_the_directory_lockout_applies_at_the_portal(
     context: BrowserContext, portal: Portal, host
 ) -> None:

@@ -4,13 +4,16 @@ through web_front's entry point on a host of the web_front group."""
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import Front, require_sites_or_skip
 
-DOMAIN = os.environ.get("BUREAU_MAIL_DOMAIN", "gouv.tg")
+from ..site import DOMAIN
+from .support import Front, require_sites_or_skip
+
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.readonly
+
 AUTOCONFIG = f"autoconfig.{DOMAIN}"
 AUTODISCOVER = f"autodiscover.{DOMAIN}"
 

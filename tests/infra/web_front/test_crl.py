@@ -10,9 +10,13 @@ import http.client
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import Front
 from cryptography import x509
 from testinfra.host import Host
+
+from .support import Front
+
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.readonly
 
 CRL_DER = "/etc/ssl/bureau/ca.crl.der"
 

@@ -8,7 +8,11 @@ import os
 
 import pytest
 from testinfra.host import Host
-from testsupport import secret
+
+from ..testsupport import secret
+
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.readonly
 
 # The database the molecule scenario declares in postgresql__databases.
 DATABASE = os.environ.get("BUREAU_TEST_DATABASE", "registre")

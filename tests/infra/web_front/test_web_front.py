@@ -14,9 +14,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import Front
 from testinfra.host import Host
 
+from ..site import DOMAIN
+from .support import Front
+
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.readonly
+
+UNKNOWN = f"unknown.{DOMAIN}"
 ACCESS_LOG = "/var/log/nginx/access.log"
 ERROR_LOG = "/var/log/nginx/error.log"
 CHECK = "/usr/local/sbin/bureau-nginx-check"
@@ -35,6 +41,7 @@ def test_nginx_runs_and_its_configuration_checks(host: Host) -> None:
     assert host.run(CHECK).rc == 0
 
 
+@pytest.mark.writes
 def test_a_file_that_breaks_nginx_is_refused_by_the_check(host: Host) -> None:
     made = host.run("mktemp --suffix=.conf")
     assert made.rc == 0, made.stderr
@@ -67,13 +74,13 @@ def test_http_redirects_to_https(front: Front) -> None:
 def test_unknown_name_gets_no_site(front: Front) -> None:
     # On 443 the handshake itself is refused: no certificate is shown.
     with pytest.raises(ssl.SSLError, match=r"UNRECOGNIZED_NAME|unrecognized name"):
-        front.handshake("unknown.gouv.tg")
+        front.handshake(UNKNOWN)
     # A known name (SNI) with an unknown Host: the connection is closed (444).
     with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
-        front.get(front.sites[0], host_header="unknown.gouv.tg")
+        front.get(front.sites[0], host_header=UNKNOWN)
     # On 80 too: no redirect that would confirm the name.
     with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
-        front.get("unknown.gouv.tg", scheme="http")
+        front.get(UNKNOWN, scheme="http")
 
 
 def test_certificate_of_each_site_verifies_against_the_ca(front: Front) -> None:
@@ -157,7 +164,7 @@ def test_access_log_keeps_no_query_string_nor_credentials(front: Front, host: Ho
             headers={
                 "Authorization": f"Basic {password}",
                 "Cookie": f"lemonldap={password}",
-                "Referer": f"https://other.gouv.tg/?token={password}",
+                "Referer": f"https://other.{DOMAIN}/?token={password}",
             },
         )
     access = host.file(ACCESS_LOG).content_string

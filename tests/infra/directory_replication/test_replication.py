@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 import testinfra
 
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.writes
+
 BASE_DN = "dc=gouv,dc=tg"
 HOSTS = ("bureau-molecule-directory-replication-1", "bureau-molecule-directory-replication-2")
 REPLICATION_TIMEOUT = 30.0

@@ -1,0 +1,61 @@
+"""Helpers of the sso checks (plain code, no fixtures): the clients and
+constants the tests and the fixtures of conftest.py share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+from ..site import DOMAIN
+from ..testsupport import secret
+
+PORTAL = f"https://auth.{DOMAIN}/"
+
+
+MANAGER = f"https://manager.{DOMAIN}/"
+
+
+APP1 = f"https://app1.{DOMAIN}/"
+
+
+APP2 = f"https://app2.{DOMAIN}/"
+
+
+AGENT = "kokou.agbeko"
+
+
+VICTIM = "abla.adjo-amegan"
+
+
+ADMIN = "edem.kodjo"
+
+
+@dataclass(frozen=True)
+class Portal:
+    """What an agent does with the portal in a browser."""
+
+    artifacts: Path
+
+    def login(self, page: Page, uid: str, password: str | None = None) -> None:
+        """Fill the login form the page shows and submit it."""
+        page.wait_for_selector("form#lform input[name=user]")
+        page.fill("input[name=user]", uid)
+        if password is None:
+            password = secret(f"agent_{uid}")
+        page.fill("input[name=password]", password)
+        page.click("form#lform button[type=submit]")
+        page.wait_for_load_state("networkidle")
+
+    def is_login_form(self, page: Page) -> bool:
+        form = page.locator("form#lform input[name=password]")
+        return page.url.startswith(PORTAL) and form.count() == 1
+
+    def error_code(self, page: Page) -> str | None:
+        """The portal's message number (trmsg) of the alert shown, if any."""
+        alert = page.locator("[role=alert] [trmsg]")
+        return alert.first.get_attribute("trmsg") if alert.count() else None
+
+    def shot(self, page: Page, name: str) -> None:
+        page.screenshot(path=str(self.artifacts / f"sso-{name}.png"), full_page=True)

@@ -1,0 +1,56 @@
+"""The molecule scenarios test what production runs."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+MOLECULE = ROOT / "molecule"
+SCENARIOS = sorted(p.parent.name for p in MOLECULE.glob("*/molecule.yml"))
+
+
+def load(path: Path) -> object:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_the_suite_converges_with_site_yml_and_lists_no_role() -> None:
+    """The suite's converge is the production playbook; what follows it is
+    test data loaded through entry points, never a list of roles."""
+    plays = load(MOLECULE / "suite" / "converge.yml")
+    assert isinstance(plays, list) and plays
+    first = plays[0]
+    assert (MOLECULE / "suite" / first["ansible.builtin.import_playbook"]).resolve() == (
+        ROOT / "playbooks" / "site.yml"
+    )
+    for path in (MOLECULE / "suite").glob("*.yml"):
+        for play in load(path) or []:
+            if isinstance(play, dict) and "hosts" in play:
+                assert "roles" not in play, f"{path.name}: play {play['name']!r} lists roles"
+            if "ansible.builtin.import_playbook" in play:
+                target = (MOLECULE / "suite" / play["ansible.builtin.import_playbook"]).resolve()
+                assert target.parent in (MOLECULE / "suite", ROOT / "playbooks"), target
+
+
+def test_the_suite_host_is_in_every_group_of_the_rehearsal() -> None:
+    platform = load(MOLECULE / "suite" / "molecule.yml")["platforms"][0]
+    rehearsal = load(ROOT / "inventories" / "rehearsal" / "hosts.yml")["all"]["children"]
+    assert set(platform["groups"]) == set(rehearsal) - {"rehearsal"}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_scenario_verifies_something(scenario: str) -> None:
+    """molecule's testinfra verifier passes with "no tests found": every
+    scenario must point at test files that exist."""
+    config = load(MOLECULE / scenario / "molecule.yml")
+    verifier = config.get("verifier", {})
+    directory = (MOLECULE / scenario / verifier.get("directory", "tests")).resolve()
+    found = list(directory.glob("test_*.py"))
+    for pattern in verifier.get("additional_files_or_dirs", []):
+        matched = glob.glob(str(directory / pattern))
+        assert matched, f"{scenario}: {pattern} matches no test file"
+        found += matched
+    assert found, f"{scenario}: no test file under {directory}"
