@@ -87,6 +87,7 @@ def _progress(enabled: bool) -> Iterator[object]:
 @click.option(
     "--max-disable-percent",
     type=click.FloatRange(0, 100),
+    metavar="P",
     default=guard.DEFAULT_MAX_PERCENT,
     show_default=True,
     help=f"Without --allow-mass-disable, refuse to disable more than this share of the "
