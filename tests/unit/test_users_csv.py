@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
 
+from bureau.cli import main
 from bureau.core.users import csvinput
 from bureau.errors import BadInput
 
@@ -93,3 +95,44 @@ def test_bom_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "agents.csv"
     path.write_bytes("given_name,surname,ministry\nKokou,Agbéko,mef\n".encode("utf-8-sig"))
     assert csvinput.read(path, "gouv.tg")[0].surname == "Agbéko"
+
+
+def test_a_field_over_the_limit_is_a_problem_with_line_and_column() -> None:
+    text = HEADER + "Kokou,Agbéko,mef,,,,,,,E1\n" + "Abla,Akakpo,mef," + "x" * 200_000 + ",,,,,,\n"
+    with pytest.raises(BadInput) as caught:
+        csvinput.parse(text, "agents.csv", "gouv.tg")
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line, problem.key) == ("agents.csv", 3, "title")
+    assert "column 4" in problem.message and str(csvinput.MAX_FIELD) in problem.message
+    assert "quote" in problem.fix
+    assert "agents.csv" in str(caught.value)
+
+
+def test_the_explicit_field_limit_is_below_csv_s_default() -> None:
+    # 70,000 characters: under csv's own 131,072 but over Bureau's 64 KiB.
+    with pytest.raises(BadInput) as caught:
+        csvinput.parse(HEADER + "Abla,Akakpo,mef,,,," + "a" * 70_000 + ",,,\n", "a.csv", "gouv.tg")
+    [problem] = caught.value.problems
+    assert (problem.line, problem.key) == (2, "aliases")
+    assert f"longer than {csvinput.MAX_FIELD} characters" in problem.message
+    assert csv.field_size_limit() == 131_072  # restored for other readers
+
+
+def test_an_unclosed_quote_is_reported_at_the_line_it_opens() -> None:
+    text = HEADER + "Kokou,Agbéko,mef,,,,,,,E1\n" + 'Abla,"Akakpo,mef,,,,,,,E2\n'
+    text += "".join(f"Yao,Mensah,mef,,,,,,,E{n}\n" for n in range(3, 6000))
+    assert problems(text) == [(3, "surname")]
+
+
+def test_an_oversized_header_is_a_problem_not_a_crash() -> None:
+    assert problems('"' + "x" * 200_000 + '"\nA,B,mef\n') == [(1, "column 1")]
+
+
+def test_the_command_exits_2_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "agents.csv"
+    path.write_text(HEADER + "Abla,Akakpo,mef," + "x" * 140_000 + ",,,,,,\n", encoding="utf-8")
+    assert main(["users", "import", str(path), "--domain", "gouv.tg"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2: title:" in err and "fix:" in err and "Traceback" not in err

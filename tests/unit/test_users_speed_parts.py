@@ -5,9 +5,13 @@ memoized but unchanged, group writes are sent one at a time."""
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import os
+import stat
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +144,26 @@ def test_concurrent_read_returns_every_entry_once_sorted(monkeypatch: pytest.Mon
     assert [e.uid for e in entries] == ["a", "b", "c", "twice"]
     assert len(opened) == 2 and all(r.unbound for r in opened)  # 3 searches, 3 connections
     assert not first.unbound  # the caller's connection stays open for the writes
+
+
+def test_the_passwords_file_has_unix_lines_and_mode_0600(tmp_path: Path) -> None:
+    path = tmp_path / "agents-passwords.csv"
+    previous = os.umask(0)  # the mode must not depend on a strict umask
+    try:
+        fd = passwords.open_output(path)
+    finally:
+        os.umask(previous)
+    rows = [
+        ("kokou.agbeko", "Kokou Agbéko", "kokou.agbeko@gouv.tg", "abcDEF234"),
+        ("a", "B, C", "a@gouv.tg", "x"),
+    ]
+    passwords.write(fd, rows)
+    raw = path.read_bytes()
+    assert b"\r" not in raw and raw.endswith(b"\n")
+    assert (
+        raw.decode("utf-8").splitlines()[1]
+        == "kokou.agbeko,Kokou Agbéko,kokou.agbeko@gouv.tg,abcDEF234"
+    )
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with path.open(encoding="utf-8", newline="") as stream:
+        assert [tuple(r) for r in csv.reader(stream)][1:] == rows

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bureau.commands.options import inventory_option
-from bureau.core.users import connect, importer, sample
+from bureau.core.users import connect, guard, importer, sample
 from bureau.core.users.ldapdir import Progress as Tick
 from bureau.core.users.reference import ministries
 
@@ -78,6 +78,22 @@ def _progress(enabled: bool) -> Iterator[object]:
     help="Disable and lock agents of the directory that are not in the file (never deleted).",
 )
 @click.option(
+    "--allow-mass-disable",
+    type=click.IntRange(0),
+    metavar="N",
+    help="Accept up to N disables, beyond the --max-disable-percent limit "
+    "(needed too when the file holds no agent).",
+)
+@click.option(
+    "--max-disable-percent",
+    type=click.FloatRange(0, 100),
+    metavar="P",
+    default=guard.DEFAULT_MAX_PERCENT,
+    show_default=True,
+    help=f"Without --allow-mass-disable, refuse to disable more than this share of the "
+    f"active agents (at least {guard.ALWAYS_ALLOWED} are always accepted).",
+)
+@click.option(
     "--passwords-out",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Where the new agents' initial passwords go (mode 0600; "
@@ -103,6 +119,8 @@ def import_(
     domain: str | None,
     dry_run: bool,
     disable_missing: bool,
+    allow_mass_disable: int | None,
+    max_disable_percent: float,
     passwords_out: Path | None,
     default_quota: int,
     no_starttls: bool,
@@ -142,6 +160,7 @@ def import_(
             disable_missing=disable_missing,
             passwords_out=out,
             progress=progress,  # type: ignore[arg-type]
+            guard=guard.DisableGuard(max_disable_percent, allow_mass_disable),
         )
     report.timings = {"validate": round(validated, 3), **report.timings}
     plan = report.plan
@@ -156,6 +175,7 @@ def import_(
                     "unchanged": plan.unchanged,
                     "untouched": plan.untouched,
                     "groups": len(plan.groups),
+                    "disable_guard": report.guard.as_json() if report.guard else None,
                     "failures": report.failures,
                     "passwords_file": str(report.passwords_file) if report.passwords_file else None,
                     "seconds": report.timings,
@@ -167,6 +187,8 @@ def import_(
         for line in plan.describe():
             click.echo(line)
         click.echo(f"users: dry run: {plan.summary()}")
+        for line in report.guard.describe() if report.guard else []:
+            click.echo(line)
     else:
         verb = "nothing to do" if plan.empty else "applied"
         click.echo(f"users: {verb}: {plan.summary()}")

@@ -5,14 +5,19 @@ Columns (header row required, names as below, any order):
   title, phone, mail, aliases, quota,      optional
   uid, employee_id
 UTF-8 (a BOM is accepted); comma-separated, or semicolon-separated as French
-spreadsheet exports write it (detected from the header line).
+spreadsheet exports write it (detected from the header line). No field may be
+longer than MAX_FIELD characters; whatever the csv module cannot read is a
+Problem of its line, like every other error: never a traceback.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +30,14 @@ OPTIONAL = ("title", "phone", "mail", "aliases", "quota", "uid", "employee_id")
 COLUMNS = REQUIRED + OPTIONAL
 MAX_QUOTA_MIB = 1024 * 1024  # 1 TiB
 MAX_PROBLEMS = 200
+# The longest real field (a list of aliases) is a few hundred characters. A field
+# this long is an unclosed quote swallowing the file, or not an agents file at all.
+MAX_FIELD = 64 * 1024
 NAME_CHARS = re.compile("^[^\\W\\d_]+(?:[ '\u2019.-]+[^\\W\\d_]+)*\\.?$")
+LONG_FIELD_FIX = (
+    'no real field is that long: a quote (") opened on this line and never closed makes '
+    "the rest of the file one field; close or remove it (or shorten the field)"
+)
 ENCODING_FIX = (
     "save the file as UTF-8 (LibreOffice: character set 'Unicode (UTF-8)'; "
     "Excel: 'CSV UTF-8 (comma delimited)')"
@@ -233,10 +245,93 @@ class _Checker:
         return None
 
 
+class _Unreadable(Exception):
+    """The csv module could not read the record that starts on `line`."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+
+
+@contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """csv's maximum field length (a process-wide setting), restored on the way out."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Each record with the line it starts on; a csv.Error becomes _Unreadable."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise _Unreadable(start, str(err)) from err
+        yield start, record
+        start = reader.line_num + 1
+
+
+def _long_field(text: str, delimiter: str, line: int) -> tuple[int, int] | None:
+    """(index, length) of the first field over MAX_FIELD in the record starting on `line`.
+
+    Only to name the column in the message: that one record is read again with a
+    limit as large as the text, which is already in memory.
+    """
+    lines = itertools.islice(io.StringIO(text, newline=""), line - 1, None)
+    with _field_limit(max(len(text), MAX_FIELD) + 1):
+        try:
+            record = next(csv.reader(lines, delimiter=delimiter), [])
+        except csv.Error:
+            return None
+    return next(((i, len(v)) for i, v in enumerate(record) if len(v) > MAX_FIELD), None)
+
+
+def _unreadable(
+    err: _Unreadable, text: str, delimiter: str, file: str, header: list[str]
+) -> Problem:
+    found = _long_field(text, delimiter, err.line)
+    if found is None:
+        return Problem(
+            file,
+            "(row)",
+            f"is not readable as CSV ({err})",
+            "save the file again as CSV (UTF-8, comma- or semicolon-separated)",
+            err.line,
+        )
+    index, length = found
+    column = header[index] if index < len(header) else f"column {index + 1}"
+    return Problem(
+        file,
+        column,
+        f"column {index + 1} is {length} characters long, "
+        f"longer than {MAX_FIELD} characters (the most a field may hold)",
+        LONG_FIELD_FIX,
+        err.line,
+    )
+
+
 def parse(text: str, file: str, domain: str) -> list[AgentRow]:
     """Validate the whole text; return its rows, or raise BadInput listing every problem."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    header_raw = next(reader, None)
+    with _field_limit(MAX_FIELD):
+        return _parse(text, file, domain, _delimiter(text))
+
+
+def _parse(text: str, file: str, domain: str, delimiter: str) -> list[AgentRow]:
+    records = _records(text, delimiter)
+    try:
+        header_raw = next(records, (1, []))[1]
+    except _Unreadable as err:
+        raise BadInput(
+            f"{file}: the header is not readable; nothing was changed",
+            [_unreadable(err, text, delimiter, file, [])],
+        ) from err
     if not header_raw:
         raise BadInput(
             f"{file} is empty", [Problem(file, "header", "the file is empty", _HEADER_FIX, 1)]
@@ -261,30 +356,36 @@ def parse(text: str, file: str, domain: str) -> list[AgentRow]:
         raise BadInput(f"{file}: the header is wrong; nothing was changed", problems)
     checker = _Checker(file, domain)
     rows: list[AgentRow] = []
-    line = reader.line_num + 1
-    for record in reader:
-        start, line = line, reader.line_num + 1
-        if not any(field.strip() for field in record):
-            continue
-        if len(record) != len(header):
-            checker.problem(
-                start,
-                "(row)",
-                f"has {len(record)} fields, the header has {len(header)}",
-                "quote fields that contain the delimiter; check for missing or extra fields",
-            )
-            continue
-        row = checker.row(start, dict(zip(header, record, strict=True)))
-        if row is not None:
-            rows.append(row)
-        if len(checker.problems) >= MAX_PROBLEMS:
-            break
+    try:
+        for start, record in records:
+            row = _row(checker, header, start, record)
+            if row is not None:
+                rows.append(row)
+            if len(checker.problems) >= MAX_PROBLEMS:
+                break
+    except _Unreadable as err:
+        # Where csv stopped, the rest of the file cannot be trusted: report and stop.
+        checker.problems.append(_unreadable(err, text, delimiter, file, header))
     if checker.problems:
         raise BadInput(
             f"{file}: {len(checker.problems)} problem(s); nothing was changed",
             checker.problems[:MAX_PROBLEMS],
         )
     return rows
+
+
+def _row(checker: _Checker, header: list[str], line: int, record: list[str]) -> AgentRow | None:
+    if not any(field.strip() for field in record):
+        return None
+    if len(record) != len(header):
+        checker.problem(
+            line,
+            "(row)",
+            f"has {len(record)} fields, the header has {len(header)}",
+            "quote fields that contain the delimiter; check for missing or extra fields",
+        )
+        return None
+    return checker.row(line, dict(zip(header, record, strict=True)))
 
 
 def read(path: Path, domain: str) -> list[AgentRow]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bureau.core.users import csvinput, ldapdir, passwords
+from bureau.core.users.guard import DisableGuard, Verdict
 from bureau.core.users.ldapdir import Connection, Progress
 from bureau.core.users.plan import Plan, Target, build
 from bureau.core.users.reference import ministries
@@ -17,6 +18,7 @@ from bureau.errors import BureauError
 @dataclass
 class Report:
     plan: Plan
+    guard: Verdict | None = None
     applied: bool = False
     done: int = 0
     failures: list[str] = field(default_factory=list)
@@ -39,8 +41,12 @@ def run(
     disable_missing: bool,
     passwords_out: Path,
     progress: Callable[[int], Progress] | None = None,
+    guard: DisableGuard | None = None,
 ) -> Report:
-    """Import the validated `rows` of `file`; `progress(total)` gives the per-write callback."""
+    """Import the validated `rows` of `file`; `progress(total)` gives the per-write callback.
+
+    A plan that disables more agents than `guard` accepts (guard.py) raises
+    BadInput before anything is written; a dry run reports it instead."""
     clock = time.monotonic()
     timings: dict[str, float] = {}
 
@@ -71,7 +77,12 @@ def run(
             disable_missing=disable_missing,
         )
         lap("plan")
-        report = Report(plan=plan, timings=timings)
+        verdict = (guard or DisableGuard()).check(
+            plan, rows=len(rows), disable_missing=disable_missing, file=str(file)
+        )
+        if verdict.refused and not dry_run:
+            raise verdict.error()
+        report = Report(plan=plan, guard=verdict, timings=timings)
         if dry_run or plan.empty:
             return report
         hashed: dict[str, str] = {}

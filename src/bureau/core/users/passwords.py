@@ -71,8 +71,11 @@ def open_output(path: Path) -> int:
 
 
 def write(fd: int, rows: Iterable[tuple[str, str, str, str]]) -> None:
-    """Write uid, name, address, initial password rows (CSV, UTF-8) and close the file."""
+    """Write uid, name, address, initial password rows (CSV, UTF-8) and close the file.
+
+    Lines end in "\n" (csv writes "\r\n" by default), so that grep, cut and awk
+    read the passwords without a trailing carriage return."""
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
+        writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["uid", "name", "mail", "initial_password"])
         writer.writerows(rows)

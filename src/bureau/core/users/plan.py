@@ -145,6 +145,7 @@ class Plan:
     groups: list[GroupChange] = field(default_factory=list)
     unchanged: int = 0
     untouched: int = 0  # entries not in the file, left as they are
+    active: int = 0  # active agents in the directory before the run (guard.py)
 
     @property
     def empty(self) -> bool:
@@ -393,7 +394,7 @@ def build(
             f"{file}: {len(problems)} conflict(s) with the directory; nothing was changed", problems
         )
 
-    plan = Plan()
+    plan = Plan(active=sum(1 for e in entries if e.status != DISABLED))
     member_of: dict[str, str] = {}  # lower-case agent DN → ministry code wanted
     leaving: set[str] = set()  # lower-case agent DNs to remove from every ministry group
     for row in rows:
