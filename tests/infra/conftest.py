@@ -9,12 +9,15 @@ real inventory.
 
 from __future__ import annotations
 
+import datetime
 import socket
 import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import testinfra
+import yaml
 from testinfra.host import Host
 
 from . import site
@@ -73,6 +76,70 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+# A check may skip only with a waiver: a written reason, an owner and an
+# expiry date in the project's waivers file (scope testinfra, id
+# "<role>/<module>.py::<check>"). The run lists the waivers it applied; a skip
+# without a live waiver fails the run.
+WAIVERS_FILE = Path(__file__).resolve().parents[2] / "src" / "bureau" / "data" / "waivers.yml"
+
+
+def live_waivers(today: datetime.date | None = None) -> dict[str, dict]:
+    """The testinfra waivers that have not expired, by check id."""
+    today = today or datetime.date.today()
+    entries = (
+        yaml.safe_load(WAIVERS_FILE.read_text(encoding="utf-8")) if WAIVERS_FILE.exists() else []
+    )
+    live = {}
+    for entry in entries or []:
+        if entry.get("scope") != "testinfra":
+            continue
+        expires = entry["expires"]
+        if isinstance(expires, str):
+            expires = datetime.date.fromisoformat(expires)
+        if expires >= today:
+            live[entry["id"]] = entry
+    return live
+
+
+def check_id(nodeid: str) -> str:
+    """The waiver id of a test: `<role>/<module>.py::<check>`, without the host."""
+    path, _, name = nodeid.partition("::")
+    path = path.split("tests/infra/", 1)[-1]
+    return f"{path}::{name.split('[', 1)[0]}"
+
+
+_skipped: dict[str, str] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped[check_id(report.nodeid)] = reason
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    if not _skipped:
+        return
+    waivers = live_waivers()
+    write = terminalreporter.write_line
+    terminalreporter.section("waivers")
+    for check, reason in sorted(_skipped.items()):
+        waiver = waivers.get(check)
+        if waiver:
+            until = f"{waiver['owner']}, until {waiver['expires']}"
+            write(f"waived  {check}: {waiver['justification']} ({until})")
+        else:
+            write(
+                f"NOT WAIVED  {check}: skipped ({reason}) without a waiver in {WAIVERS_FILE.name}"
+            )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    waivers = live_waivers()
+    if any(check not in waivers for check in _skipped) and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
