@@ -103,6 +103,9 @@ def test_security_headers_on_every_answer(front: Front) -> None:
             assert answer.headers["Referrer-Policy"]
             assert answer.headers["Permissions-Policy"]
             assert len(answer.header_values("X-Frame-Options")) <= 1
+            # No site lets any other origin read its answers (the portal's
+            # default was Access-Control-Allow-Origin: *).
+            assert "*" not in answer.header_values("Access-Control-Allow-Origin"), (name, path)
             # server_tokens off: no version in the Server header nor in error pages.
             assert answer.headers["Server"] == "nginx"
             assert b"nginx/" not in answer.body
