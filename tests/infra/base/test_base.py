@@ -99,6 +99,32 @@ def test_unattended_upgrades_selects_security_origin(host: Host) -> None:
     assert all(r["l"] == "Debian-Security" for r in selected), selected
 
 
+# Every installed package for which the security archive has a newer version
+# than the installed one. Read-only (python3-apt reads the apt lists, no lock,
+# no download) and exact: it asks the archive, not apt's resolver, so a fix
+# that a pin or a missing dependency keeps from being the candidate still
+# counts as pending. `unattended-upgrade --dry-run` would hide exactly those
+# (it skips what it cannot install) and takes over a minute.
+PENDING_SECURITY_UPDATES = """
+import apt
+for package in apt.Cache():
+    installed = package.installed
+    if installed is None:
+        continue
+    for version in package.versions:
+        if version > installed and any(o.label == "Debian-Security" for o in version.origins):
+            print(package.name, installed.version, "->", version.version)
+            break
+"""
+
+
+def test_no_security_update_is_pending(host: Host) -> None:
+    # As fresh as the apt lists: the deploy refreshed them (base__apt_cache_valid_time),
+    # apt-daily.timer does every day.
+    pending = host.check_output("python3 -c %s", PENDING_SECURITY_UPDATES)
+    assert pending == "", f"security updates pending after the deploy:\n{pending}"
+
+
 def test_journald_limits_in_effect(host: Host) -> None:
     dropin = host.file("/etc/systemd/journald.conf.d/50-bureau.conf")
     assert dropin.exists

@@ -13,6 +13,7 @@ import re
 import time
 
 import pytest
+from testinfra.backend.base import CommandResult
 from testinfra.host import Host
 
 # tests/infra/conftest.py: what the checks of this module do to the host.
@@ -158,6 +159,38 @@ def test_ssh_client_with_a_weak_cipher_is_refused(host: Host, clients: list[Host
         assert "no matching cipher found" in result.stderr, result.stderr
 
 
+def test_ssh_client_logs_in_with_a_key(host: Host, peers: list[Host]) -> None:
+    """Keys still open a session through PAM's account and session phases (pam_faillock)."""
+    port = sshd_settings(host)["port"]
+    user = "bureau-probe-ssh"
+    for peer in peers:
+        host.run("userdel -r %s", user)
+        assert host.run("useradd -m -s /bin/sh %s", user).rc == 0
+        try:
+            peer.run("rm -f /tmp/bureau-probe-key /tmp/bureau-probe-key.pub")
+            assert peer.run("ssh-keygen -q -t ed25519 -N '' -f /tmp/bureau-probe-key").rc == 0
+            public_key = peer.check_output("cat /tmp/bureau-probe-key.pub")
+            install = host.run(
+                "install -d -o %s -m 0700 /home/%s/.ssh && echo %s > /home/%s/.ssh/authorized_keys",
+                user,
+                user,
+                public_key,
+                user,
+            )
+            assert install.rc == 0, install.stderr
+            login = peer.run(
+                SSH + " -i /tmp/bureau-probe-key %s@%s id -un",
+                port,
+                user,
+                address_of(host),
+            )
+            assert login.rc == 0, login.stderr
+            assert login.stdout.strip() == user
+        finally:
+            peer.run("rm -f /tmp/bureau-probe-key /tmp/bureau-probe-key.pub")
+            host.run("userdel -r %s", user)
+
+
 # --- Firewall -----------------------------------------------------------
 
 
@@ -211,17 +244,110 @@ def test_auditd_records_identity_changes(host: Host) -> None:
 
 def test_weak_password_is_rejected(host: Host) -> None:
     assert "pam_pwquality.so" in host.file("/etc/pam.d/common-password").content_string
-    weak = host.run("echo 'Lome2024' | pwscore")
+    weak = host.run("echo 'Lome#2024' | pwscore")  # every class, too short
     assert weak.rc != 0
     assert "shorter than" in weak.stderr, weak.stderr
     strong = host.run("echo 'Tj9#vQ2m!Lx7@pR4' | pwscore")
     assert strong.rc == 0, strong.stderr
 
 
+def login_defs(host: Host) -> dict[str, str]:
+    content = host.file("/etc/login.defs").content_string
+    return dict(re.findall(r"(?m)^([A-Z_]+)\s+(\S+)", content))
+
+
 def test_password_ageing(host: Host) -> None:
-    login_defs = host.file("/etc/login.defs").content_string
-    max_days = re.search(r"(?m)^PASS_MAX_DAYS\s+(\d+)", login_defs)
-    assert max_days and int(max_days[1]) <= 365
+    settings = login_defs(host)
+    assert 0 < int(settings["PASS_MAX_DAYS"]) <= 365
+    assert int(settings["PASS_MIN_DAYS"]) >= 1
+    assert settings["ENCRYPT_METHOD"] == "YESCRYPT"
+    assert settings["UMASK"] == "027"
+    # root's own password ages too (field 5 of shadow: maximum age in days).
+    root = host.check_output("getent shadow root").split(":")
+    assert root[4] and 0 < int(root[4]) <= 365, root[4]
+
+
+def pwquality_settings(host: Host) -> dict[str, str]:
+    """The settings pam_pwquality reads, as ssg's checks read them: pwquality.conf itself."""
+    content = host.file("/etc/security/pwquality.conf").content_string
+    settings = dict(re.findall(r"(?m)^\s*(\w+)\s*=\s*(\S+)", content))
+    settings.update({flag: "" for flag in re.findall(r"(?m)^\s*(\w+)\s*$", content)})
+    return settings
+
+
+def test_passwords_need_15_characters_of_every_class(host: Host) -> None:
+    settings = pwquality_settings(host)
+    assert int(settings["minlen"]) >= 15
+    assert int(settings["minclass"]) == 4
+    for credit in ("dcredit", "ucredit", "lcredit", "ocredit"):
+        assert int(settings[credit]) <= -1, credit
+    assert "enforce_for_root" in settings
+    # pwscore applies the same library and configuration as pam_pwquality.
+    refused = {
+        "Tj9#vQ2m!Lx7@p": "shorter than",  # 14 characters
+        "Tj9vQ2mkLx7pR4wZ": "non-alphanumeric",  # no other character
+        "tj9#vq2m!lx7@pr4": "uppercase",  # no capital
+    }
+    for password, reason in refused.items():
+        result = host.run("echo %s | pwscore", password)
+        assert result.rc != 0, password
+        assert reason in result.stderr, (password, result.stderr)
+    accepted = host.run("echo %s | pwscore", "Tj9#vQ2m!Lx7@pR")
+    assert accepted.rc == 0, accepted.stderr
+
+
+def test_former_passwords_are_refused(host: Host) -> None:
+    """pam_pwhistory checks the new password before pam_unix stores it."""
+    stack = [
+        line.split()
+        for line in host.file("/etc/pam.d/common-password").content_string.splitlines()
+        if line.startswith("password")
+    ]
+    modules = [next(f for f in fields if f.endswith(".so")) for fields in stack]
+    assert "pam_pwhistory.so" in modules
+    assert modules.index("pam_pwhistory.so") < modules.index("pam_unix.so")
+    history = stack[modules.index("pam_pwhistory.so")]
+    remember = [int(f.split("=")[1]) for f in history if f.startswith("remember=")]
+    assert remember and remember[0] >= 2, history
+
+
+PROBE_USER = "bureau-probe"
+PROBE_PASSWORD = "Tj9#vQ2m!Lx7@pR4z"
+
+
+def su_as_nobody(host: Host, password: str) -> CommandResult:
+    """An authentication through PAM as an unprivileged user (root would skip it)."""
+    return host.run(
+        "echo %s | setpriv --reuid=65534 --regid=65534 --clear-groups su %s -c true",
+        password,
+        PROBE_USER,
+    )
+
+
+def test_repeated_password_failures_lock_the_account(host: Host) -> None:
+    content = host.file("/etc/security/faillock.conf").content_string
+    settings = dict(re.findall(r"(?m)^\s*(\w+)\s*=\s*(\S+)", content))
+    deny = int(settings["deny"])
+    assert 1 <= deny <= 3
+    assert int(settings["fail_interval"]) >= 900
+    assert int(settings["unlock_time"]) in range(900, 86401) or settings["unlock_time"] == "0"
+    host.run("userdel -r %s", PROBE_USER)
+    assert host.run("useradd -m %s", PROBE_USER).rc == 0
+    try:
+        chpasswd = host.run("echo %s | chpasswd", f"{PROBE_USER}:{PROBE_PASSWORD}")
+        assert chpasswd.rc == 0, chpasswd.stderr
+        assert su_as_nobody(host, PROBE_PASSWORD).rc == 0
+        for _ in range(deny):
+            assert su_as_nobody(host, "not-the-password").rc != 0
+        # Locked: the right password is refused too, until the lock is lifted.
+        locked = su_as_nobody(host, PROBE_PASSWORD)
+        assert locked.rc != 0
+        assert "locked" in locked.stdout + locked.stderr, locked.stderr
+        assert host.run("faillock --user %s --reset", PROBE_USER).rc == 0
+        assert su_as_nobody(host, PROBE_PASSWORD).rc == 0
+    finally:
+        host.run("faillock --user %s --reset", PROBE_USER)
+        host.run("userdel -r %s", PROBE_USER)
 
 
 # --- fail2ban (last: it bans a peer for a moment) ------------------------
