@@ -16,6 +16,7 @@ from conftest import (
     Mail,
     message,
 )
+from testinfra.host import Host
 
 BASE_DN = ",".join(f"dc={part}" for part in DOMAIN.split("."))
 OUTSIDER = "partenaire@ailleurs.invalid"
@@ -83,5 +84,57 @@ def test_an_agent_may_write_its_alias_in_from(mail: Mail, token: str) -> None:
     alias = f"k.agbeko@{DOMAIN}"
     with mail.submissions(kokou) as client:
         client.send_message(message(alias, abla.address, f"Alias {token}"), from_addr=alias)
+    [received] = mail.fetch(abla, token)
+    assert dkim_domains(received) == [DOMAIN]
+
+
+# --- 2. Only our own senders are signed; our domain is not claimed from outside ---
+
+
+@pytest.mark.parametrize(
+    ("envelope", "header_from"),
+    [
+        (f"{KOKOU}@{DOMAIN}", f"{KOKOU}@{DOMAIN}"),
+        (OUTSIDER, f"{KOKOU}@{DOMAIN}"),
+        (f"{KOKOU}@{DOMAIN}", OUTSIDER),
+    ],
+    ids=["envelope-and-header", "header-only", "envelope-only"],
+)
+def test_mail_from_outside_claiming_our_domain_is_refused(
+    mail: Mail, token: str, envelope: str, header_from: str
+) -> None:
+    """The tests reach port 25 from a private Docker address without AUTH:
+    an outside server as far as the mail host is concerned."""
+    abla = mail.agent(ABLA)
+    forged = message(header_from, abla.address, f"Depuis l'extérieur {token}")
+    try:
+        with mail.smtp() as client:
+            client.send_message(forged, from_addr=envelope, to_addrs=[abla.address])
+    except REFUSED as refused:
+        assert_permanent_refusal(refused)
+        assert mail.fetch(abla, token, wait=3) == []
+        return
+    # Accepted: then at least it must not carry our signature.
+    for received in mail.fetch(abla, token):
+        assert DOMAIN not in dkim_domains(received), "outside mail was DKIM-signed as ours"
+    pytest.fail(f"mail from outside claiming {DOMAIN} was accepted on port 25")
+
+
+def test_mail_from_outside_is_delivered_unsigned(mail: Mail, token: str) -> None:
+    """The MX still works for the Internet, and signs nothing of it."""
+    kokou = mail.agent(KOKOU)
+    with mail.smtp() as client:
+        client.send_message(message(OUTSIDER, kokou.address, f"Partenaire {token}"))
+    [received] = mail.fetch(kokou, token)
+    assert DOMAIN not in dkim_domains(received)
+
+
+def test_mail_of_the_host_itself_is_still_signed(host: Host, mail: Mail, token: str) -> None:
+    """Vacation replies, bounces and quota warnings leave through sendmail on
+    the host: a suite host, so signed."""
+    kokou, abla = mail.agent(KOKOU), mail.agent(ABLA)
+    text = message(kokou.address, abla.address, f"Message local {token}").as_string()
+    sent = host.run(f"/usr/sbin/sendmail -f {kokou.address} -t <<'EOF'\n{text}\nEOF")
+    assert sent.rc == 0, sent.stderr
     [received] = mail.fetch(abla, token)
     assert dkim_domains(received) == [DOMAIN]
