@@ -13,6 +13,7 @@ from conftest import (
     ABLA,
     DOMAIN,
     KOKOU,
+    YAO,
     Mail,
     message,
 )
@@ -138,3 +139,23 @@ def test_mail_of_the_host_itself_is_still_signed(host: Host, mail: Mail, token: 
     assert sent.rc == 0, sent.stderr
     [received] = mail.fetch(abla, token)
     assert dkim_domains(received) == [DOMAIN]
+
+
+# --- 3. Ministry lists are closed to the Internet unless opened -----------------
+
+
+def test_a_ministry_list_is_closed_to_the_internet(mail: Mail) -> None:
+    with mail.smtp() as client:
+        client.mail(OUTSIDER)
+        code, reply = client.rcpt(CLOSED_LIST)
+    assert code >= 500, (code, reply)
+    assert b"agents" in reply, reply
+
+
+def test_a_ministry_list_opened_in_the_inventory_accepts_the_internet(
+    mail: Mail, token: str
+) -> None:
+    yao = mail.agent(YAO)
+    with mail.smtp() as client:
+        client.send_message(message(OUTSIDER, OPEN_LIST, f"Appel à projets {token}"))
+    assert len(mail.fetch(yao, token)) == 1
