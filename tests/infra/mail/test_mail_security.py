@@ -6,6 +6,7 @@ TLS (testssl.sh and Python's ssl) on every mail port."""
 from __future__ import annotations
 
 import email.message
+import imaplib
 import smtplib
 
 import pytest
@@ -159,3 +160,36 @@ def test_a_ministry_list_opened_in_the_inventory_accepts_the_internet(
     with mail.smtp() as client:
         client.send_message(message(OUTSIDER, OPEN_LIST, f"Appel à projets {token}"))
     assert len(mail.fetch(yao, token)) == 1
+
+
+# --- 4. A password that must be changed opens no mail ----------------------------
+
+
+def ldapmodify(host: Host, ldif: str) -> None:
+    result = host.run(f"ldapmodify -Q -Y EXTERNAL -H ldapi:/// <<'EOF'\n{ldif}\nEOF")
+    assert result.rc == 0, result.stderr
+
+
+def flush_auth_cache(host: Host) -> None:
+    # Dovecot caches a successful login (auth_cache_ttl) and a failed lookup
+    # (auth_cache_negative_ttl): without this the test would see the cache.
+    result = host.run("doveadm auth cache flush")
+    assert result.rc == 0, result.stderr
+
+
+def test_a_password_that_must_be_changed_opens_no_mail(host: Host, mail: Mail) -> None:
+    abla = mail.agent(ABLA)
+    dn = f"uid={abla.uid},ou=people,{BASE_DN}"
+    ldapmodify(host, f"dn: {dn}\nchangetype: modify\nreplace: pwdReset\npwdReset: TRUE\n")
+    try:
+        flush_auth_cache(host)
+        with pytest.raises(imaplib.IMAP4.error):
+            mail.imaps(abla).logout()
+        with mail.submission() as client, pytest.raises(smtplib.SMTPAuthenticationError):
+            client.login(abla.address, abla.password)
+    finally:
+        ldapmodify(host, f"dn: {dn}\nchangetype: modify\ndelete: pwdReset\n")
+        flush_auth_cache(host)
+    mail.imaps(abla).logout()
+    with mail.submission(abla):
+        pass
