@@ -80,7 +80,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 # A check may skip only with a waiver: a written reason, an owner and an
 # expiry date in the project's waivers file (scope testinfra, id
-# "<role>/<module>.py::<check>"). The run lists the waivers it applied; a skip
+# "tests/infra/<role>/<module>.py::<check>"). The run lists the waivers it applied; a skip
 # without a live waiver fails the run.
 WAIVERS_FILE = Path(__file__).resolve().parents[2] / "src" / "bureau" / "data" / "waivers.yml"
 
@@ -104,9 +104,9 @@ def live_waivers(today: datetime.date | None = None) -> dict[str, dict]:
 
 
 def check_id(nodeid: str) -> str:
-    """The waiver id of a test: `<role>/<module>.py::<check>`, without the host."""
+    """The waiver id of a test: `tests/infra/<role>/<module>.py::<check>`, without the host."""
     path, _, name = nodeid.partition("::")
-    path = path.split("tests/infra/", 1)[-1]
+    path = "tests/infra/" + path.split("tests/infra/", 1)[-1]
     return f"{path}::{name.split('[', 1)[0]}"
 
 
