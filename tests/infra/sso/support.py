@@ -45,7 +45,10 @@ class Portal:
         if password is None:
             password = secret(f"agent_{uid}")
         page.fill("input[name=password]", password)
-        page.click("form#lform button[type=submit]")
+        # Wait for the answer to this form, not for a quiet network: the
+        # portal's scripts keep the old page busy while the POST is in flight.
+        with page.expect_navigation(wait_until="load"):
+            page.click("form#lform button[type=submit]")
         page.wait_for_load_state("networkidle")
 
     def is_login_form(self, page: Page) -> bool:

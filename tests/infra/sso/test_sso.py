@@ -222,6 +222,34 @@ def test_the_portal_offers_no_self_registration_or_mail_reset(
     assert links.count() == 0, [links.nth(i).get_attribute("href") for i in range(links.count())]
 
 
+def test_after_login_the_portal_menu_lists_the_services_under_the_states_name(
+    host, context: BrowserContext, portal: Portal
+) -> None:
+    """An agent who logs in at the portal itself sees the services registered
+    with a menu entry (Messagerie et agendas…), each a link to its site, and
+    the State's name instead of LemonLDAP::NG's logo."""
+    registry = host.run("cat /etc/lemonldap-ng/bureau-applications/*.json")
+    expected = {}
+    for text in registry.stdout.replace("}\n{", "}\0{").split("\0"):
+        if text.strip():
+            application = json.loads(text)
+            if "menu" in application:
+                uri = application["menu"].get("uri", f"https://{application['host']}/")
+                expected[application["menu"]["name"]] = uri
+    assert expected, "no application registered a menu entry: the portal would show agents nothing"
+    page = context.new_page()
+    page.goto(PORTAL)
+    portal.login(page, AGENT)
+    assert "Aucune application autorisée" not in page.content()
+    for name, uri in expected.items():
+        link = page.locator(f"a[href^='{uri}']", has_text=name)
+        assert link.count() >= 1, f"the menu has no link {name!r} to {uri}"
+    logo = page.locator("img[src*='bureau/logo.svg']")
+    assert logo.count() >= 1, "the portal does not show the State's logo"
+    assert page.locator("img[src*='logo_llng']").count() == 0
+    portal.shot(page, "menu")
+
+
 def test_a_wrong_password_shows_an_error(context: BrowserContext, portal: Portal) -> None:
     page = context.new_page()
     page.goto(APP1)
