@@ -12,7 +12,7 @@ from rich.table import Table
 
 from bureau.commands.options import inventory_option
 from bureau.core import inventory as inv
-from bureau.core import rehearsal
+from bureau.core import rehearsal, welcome
 from bureau.core.deploy import deploy
 from bureau.core.progress import make_console
 from bureau.core.settings import project_root
@@ -47,7 +47,11 @@ def up(inventory: Path, playbook: str, no_deploy: bool) -> None:
     loaded = rehearsal.start(project, inventory, _log)
     if not no_deploy:
         deploy(project, inventory, playbook)
-    _print_status(rehearsal.status(loaded), make_console())
+    console = make_console()
+    _print_status(rehearsal.status(loaded), console)
+    if not no_deploy:
+        for line in welcome.prepare(project, loaded, inventory).lines():
+            click.echo(line)
 
 
 @command.command()

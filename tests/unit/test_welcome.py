@@ -1,0 +1,45 @@
+"""What `bureau rehearse up` prints at the end for a newcomer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bureau.core import welcome
+from bureau.core.users import csvinput
+
+
+def sample() -> welcome.Welcome:
+    return welcome.Welcome(
+        domain="gouv.tg",
+        addresses={"auth.gouv.tg": "172.30.0.2", "mail.gouv.tg": "172.30.0.2"},
+        ca_file=Path(".bureau/rehearsal/ca.crt"),
+        passwords_file=Path(".bureau/rehearsal/demo-passwords.csv"),
+        demo_uids=["kossi.amouzou", "ama.lawson"],
+    )
+
+
+def test_the_end_says_where_to_go_how_to_reach_it_and_who_to_be() -> None:
+    text = "\n".join(sample().lines())
+    assert "https://auth.gouv.tg/" in text and "https://mail.gouv.tg/" in text
+    assert (
+        '--host-resolver-rules="MAP auth.gouv.tg 172.30.0.2, MAP mail.gouv.tg 172.30.0.2"' in text
+    )
+    assert "172.30.0.2 auth.gouv.tg mail.gouv.tg" in text  # an /etc/hosts line
+    assert ".bureau/rehearsal/ca.crt" in text
+    assert "kossi.amouzou" in text and ".bureau/rehearsal/demo-passwords.csv" in text
+    assert "imap.gouv.tg  993" in text and "smtp.gouv.tg  587" in text
+
+
+def test_a_second_up_says_the_passwords_were_given_before() -> None:
+    again = welcome.Welcome(**{**sample().__dict__, "passwords_file": None})
+    assert "earlier `up`" in "\n".join(again.lines())
+
+
+def test_the_demo_agents_file_is_valid_and_names_its_uids() -> None:
+    rows = csvinput.read(welcome.DEMO_AGENTS, "gouv.tg")
+    assert [row.uid for row in rows] == [
+        "kossi.amouzou",
+        "ama.lawson",
+        "komi.tchalla",
+        "essi.akakpo",
+    ]
