@@ -7,7 +7,10 @@ pytest imports tests/infra/conftest.py from it.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,3 +55,31 @@ def chromium(domain: str, address: str) -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+# testssl.sh severities that fail a TLS check (nothing at or above MEDIUM).
+TESTSSL_FAILING = ("MEDIUM", "HIGH", "CRITICAL")
+
+
+def testssl(name: str, port: int, address: str, ca_file: str, report: Path) -> list[dict]:
+    """testssl.sh (Debian's) against `name:port` dialled at `address`: protocols,
+    cipher categories, forward secrecy, server preferences, server defaults and
+    vulnerabilities; returns its JSON findings (the report is kept as an artifact)."""
+    command = shutil.which("testssl") or shutil.which("testssl.sh")
+    assert command, "testssl.sh is not installed on this machine (Debian package testssl.sh)"
+    report.unlink(missing_ok=True)
+    done = subprocess.run(
+        [
+            command,
+            *("--quiet", "--color", "0", "--warnings", "off", "--sneaky"),
+            *("--add-ca", ca_file, "--ip", address, "--jsonfile", str(report)),
+            *("-p", "-s", "-f", "-P", "-S", "-U"),
+            f"{name}:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert report.exists(), done.stdout[-2000:] + done.stderr[-2000:]
+    return json.loads(report.read_text())

@@ -6,11 +6,13 @@ import pytest
 from ldap3 import BASE, Connection
 from ldap3.core.results import RESULT_CONFIDENTIALITY_REQUIRED
 
-from ..testsupport import secret
+from ..testsupport import TESTSSL_FAILING, artifacts_dir, secret, testssl
 from .support import (
     BASE_DN,
+    CERT_NAME,
     DOMAIN,
     GROUPS,
+    LDAPS_PORT,
     PEOPLE,
     SERVICES,
     Agent,
@@ -176,6 +178,26 @@ def test_password_binds_need_tls(directory: Directory) -> None:
     assert tls.start_tls()
     assert tls.bind()
     tls.unbind()
+
+
+def test_ldaps_passes_testssl(directory: Directory) -> None:
+    """TLS 1.3 only, the server's order, nothing testssl.sh rates MEDIUM or above."""
+    findings = {
+        item["id"]: item
+        for item in testssl(
+            CERT_NAME,
+            LDAPS_PORT,
+            directory.address,
+            directory.ca_file,
+            artifacts_dir("directory") / "testssl-ldaps.json",
+        )
+    }
+    for protocol in ("SSLv2", "SSLv3", "TLS1", "TLS1_1", "TLS1_2"):
+        assert findings[protocol]["finding"].startswith("not offered"), findings[protocol]
+    assert findings["TLS1_3"]["finding"].startswith("offered"), findings["TLS1_3"]
+    assert findings["cipher_order"]["finding"].startswith("server"), findings["cipher_order"]
+    serious = {k: v["finding"] for k, v in findings.items() if v["severity"] in TESTSSL_FAILING}
+    assert not serious, serious
 
 
 def test_starttls_and_ldaps_verify_against_the_ca(host) -> None:
