@@ -70,19 +70,14 @@ scenario-%: venv
 # The loop of a developer: converge the suite once (`molecule converge -s suite`),
 # then re-run one role's checks against it, without converging again:
 #   make verify ROLE=mail      (tests/infra/mail; ROLE=suite for the journeys)
-# It runs pytest with the testinfra options molecule's verifier uses, on the
-# inventory of the converged scenario (SCENARIO, default suite).
+# It runs the scenario's own test files of that directory (never, say, the
+# directory scenario's destructive import check against the suite), with the
+# testinfra options and environment molecule's verifier uses, on the inventory
+# of the converged scenario (SCENARIO, default suite).
 SCENARIO ?= suite
 ROLE ?= suite
 verify: venv
-	@eph=$$($(BIN)/python -c 'import glob; from pathlib import Path; \
-	  c = [d for d in glob.glob(str(Path.home() / ".ansible/tmp/molecule.*.$(SCENARIO)")) \
-	       if Path(d, "inventory").is_dir()]; print(c[0] if len(c) == 1 else "")'); \
-	[ -n "$$eph" ] || { echo "verify: no (single) converged $(SCENARIO) scenario: run molecule converge -s $(SCENARIO) first" >&2; exit 2; }; \
-	[ -d tests/infra/$(ROLE) ] || { echo "verify: no checks in tests/infra/$(ROLE)" >&2; exit 2; }; \
-	MOLECULE_EPHEMERAL_DIRECTORY=$$eph MOLECULE_INVENTORY_FILE=$$eph/inventory/ansible_inventory.yml \
-	  ANSIBLE_CONFIG=$$eph/ansible.cfg $(BIN)/pytest -p no:cacheprovider -v --connection=ansible \
-	  --ansible-inventory=$$eph/inventory tests/infra/$(ROLE)
+	@$(BIN)/python scripts/verify-role $(SCENARIO) $(ROLE)
 
 bench: venv image
 	$(BIN)/python -m bench

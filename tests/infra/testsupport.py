@@ -61,7 +61,7 @@ def chromium(domain: str, address: str) -> Iterator[Browser]:
 TESTSSL_FAILING = ("MEDIUM", "HIGH", "CRITICAL")
 
 
-def testssl(name: str, port: int, address: str, ca_file: str, report: Path) -> list[dict]:
+def run_testssl(name: str, port: int, address: str, ca_file: str, report: Path) -> list[dict]:
     """testssl.sh (Debian's) against `name:port` dialled at `address`: protocols,
     cipher categories, forward secrecy, server preferences, server defaults and
     vulnerabilities; returns its JSON findings (the report is kept as an artifact)."""

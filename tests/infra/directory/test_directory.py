@@ -6,7 +6,7 @@ import pytest
 from ldap3 import BASE, Connection
 from ldap3.core.results import RESULT_CONFIDENTIALITY_REQUIRED
 
-from ..testsupport import TESTSSL_FAILING, artifacts_dir, secret, testssl
+from ..testsupport import TESTSSL_FAILING, artifacts_dir, run_testssl, secret
 from .support import (
     BASE_DN,
     CERT_NAME,
@@ -184,7 +184,7 @@ def test_ldaps_passes_testssl(directory: Directory) -> None:
     """TLS 1.3 only, the server's order, nothing testssl.sh rates MEDIUM or above."""
     findings = {
         item["id"]: item
-        for item in testssl(
+        for item in run_testssl(
             CERT_NAME,
             LDAPS_PORT,
             directory.address,
