@@ -37,12 +37,34 @@ def inventory_vars() -> dict[str, Any]:
     from ansible.vars.manager import VariableManager
 
     loader = DataLoader()
-    inventory = InventoryManager(loader=loader, sources=[source])
-    hosts = inventory.get_hosts()
-    if not hosts:
-        return {}
-    manager = VariableManager(loader=loader, inventory=inventory)
-    return dict(manager.get_vars(host=hosts[0], include_hostvars=False))
+    # A rehearsal inventory keeps its secrets in a vault: open it the way
+    # `bureau` does (ANSIBLE_VAULT_PASSWORD_FILE, else .bureau/<name>/vault-pass).
+    name = Path(source).resolve()
+    name = (name if name.is_dir() else name.parent).name
+    password_file = Path(
+        os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE")
+        or DEFAULT_INVENTORY.parents[1] / ".bureau" / name / "vault-pass"
+    )
+    if password_file.is_file():
+        from ansible.parsing.vault import VaultSecret
+
+        secret = password_file.read_bytes().strip()
+        loader.set_vault_secrets([("default", VaultSecret(secret))])
+    from ansible.errors import AnsibleError
+
+    try:
+        inventory = InventoryManager(loader=loader, sources=[source])
+        hosts = inventory.get_hosts()
+        if not hosts:
+            return {}
+        manager = VariableManager(loader=loader, inventory=inventory)
+        return dict(manager.get_vars(host=hosts[0], include_hostvars=False))
+    except AnsibleError as error:
+        raise RuntimeError(
+            f"the checks read the site from {source} and Ansible cannot: {error.message}; "
+            "give its vault password (ANSIBLE_VAULT_PASSWORD_FILE), another inventory "
+            "(BUREAU_INVENTORY) or the domain (BUREAU_DOMAIN)"
+        ) from None
 
 
 def _domain() -> str:

@@ -14,9 +14,12 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
+
+from .site import DOMAIN
 
 CHROMIUM = os.environ.get("BUREAU_CHROMIUM", "/usr/bin/chromium")
 
@@ -28,6 +31,22 @@ def secret(name: str) -> str:
         os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "secrets"
     )
     return Path(directory, name).read_text(encoding="utf-8").split()[0]
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A test agent: its login and the password the scenario gave it."""
+
+    uid: str
+    password: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.uid}@{DOMAIN}"
+
+
+def agent(uid: str) -> Agent:
+    return Agent(uid, secret(f"agent_{uid}"))
 
 
 def artifacts_dir(*parts: str) -> Path:
@@ -61,10 +80,12 @@ def chromium(domain: str, address: str) -> Iterator[Browser]:
 TESTSSL_FAILING = ("MEDIUM", "HIGH", "CRITICAL")
 
 
-def run_testssl(name: str, port: int, address: str, ca_file: str, report: Path) -> list[dict]:
-    """testssl.sh (Debian's) against `name:port` dialled at `address`: protocols,
-    cipher categories, forward secrecy, server preferences, server defaults and
-    vulnerabilities; returns its JSON findings (the report is kept as an artifact)."""
+def run_testssl(target: str, address: str, ca_file: str, report: Path, *extra: str) -> list[dict]:
+    """testssl.sh (Debian's) against `target` (`name:port` or `https://name/`)
+    dialled at `address`: protocols, cipher categories, forward secrecy, server
+    preferences, server defaults and vulnerabilities, plus `extra` options
+    (`-h` for headers, `--starttls smtp`…); returns its JSON findings (the
+    report is kept as an artifact)."""
     command = shutil.which("testssl") or shutil.which("testssl.sh")
     assert command, "testssl.sh is not installed on this machine (Debian package testssl.sh)"
     report.unlink(missing_ok=True)
@@ -73,8 +94,8 @@ def run_testssl(name: str, port: int, address: str, ca_file: str, report: Path) 
             command,
             *("--quiet", "--color", "0", "--warnings", "off", "--sneaky"),
             *("--add-ca", ca_file, "--ip", address, "--jsonfile", str(report)),
-            *("-p", "-s", "-f", "-P", "-S", "-U"),
-            f"{name}:{port}",
+            *("-p", "-s", "-f", "-P", "-S", "-U", *extra),
+            target,
         ],
         capture_output=True,
         text=True,

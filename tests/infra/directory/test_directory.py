@@ -185,8 +185,7 @@ def test_ldaps_passes_testssl(directory: Directory) -> None:
     findings = {
         item["id"]: item
         for item in run_testssl(
-            CERT_NAME,
-            LDAPS_PORT,
+            f"{CERT_NAME}:{LDAPS_PORT}",
             directory.address,
             directory.ca_file,
             artifacts_dir("directory") / "testssl-ldaps.json",

@@ -10,11 +10,10 @@ import imaplib
 import ssl
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ..site import DOMAIN
-from ..testsupport import secret
+from ..testsupport import Agent, agent
 
 WEB = f"mail.{DOMAIN}"
 
@@ -47,20 +46,6 @@ ROOM = "salle.conseil.mef"
 
 
 MINISTRY = "mef"
-
-
-@dataclass(frozen=True)
-class Agent:
-    uid: str
-    password: str
-
-    @property
-    def address(self) -> str:
-        return f"{self.uid}@{DOMAIN}"
-
-
-def agent(uid: str) -> Agent:
-    return Agent(uid, secret(f"agent_{uid}"))
 
 
 def imap_fetch(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from email.utils import make_msgid
 
 from ..site import DOMAIN
-from ..testsupport import secret
+from ..testsupport import Agent, secret
 
 PORTS = {
     "smtp": 25,
@@ -75,16 +75,6 @@ class IMAP4_SSL(imaplib.IMAP4_SSL):
     def _create_socket(self, timeout: float | None) -> socket.socket:
         sock = connect(self.port, timeout or TIMEOUT)
         return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
-
-
-@dataclass(frozen=True)
-class Agent:
-    uid: str
-    password: str
-
-    @property
-    def address(self) -> str:
-        return f"{self.uid}@{DOMAIN}"
 
 
 @dataclass(frozen=True)

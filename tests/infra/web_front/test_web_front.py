@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import http.client
-import json
-import shutil
 import ssl
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -18,7 +15,7 @@ import pytest
 from testinfra.host import Host
 
 from ..site import DOMAIN
-from ..testsupport import TESTSSL_FAILING
+from ..testsupport import TESTSSL_FAILING, run_testssl
 from .support import Front
 
 # tests/infra/conftest.py: what the checks of this module do to the host.
@@ -117,32 +114,14 @@ def test_security_headers_on_every_answer(front: Front) -> None:
 def testssl_reports(front: Front, ca_file: str, artifacts: Path) -> dict[str, list[dict]]:
     """testssl.sh against every site the front serves, four at a time (the runs
     wait on the network more than on the CPU): name → its JSON findings."""
-    testssl = shutil.which("testssl") or shutil.which("testssl.sh")
-    assert testssl, "testssl.sh is not installed on this machine (Debian package testssl.sh)"
 
     def scan(name: str) -> list[dict]:
-        report = artifacts / f"testssl-{name}.json"
-        report.unlink(missing_ok=True)
         started = time.monotonic()
-        run = subprocess.run(
-            [
-                testssl,
-                *("--quiet", "--color", "0", "--warnings", "off", "--sneaky"),
-                *("--add-ca", ca_file, "--ip", front.address, "--jsonfile", str(report)),
-                # protocols, cipher categories, forward secrecy, server
-                # preferences (cipher order), server defaults, headers,
-                # vulnerabilities: the cipher-by-cipher list (-E) is left out.
-                *("-p", "-s", "-f", "-P", "-S", "-h", "-U"),
-                f"https://{name}/",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        report = artifacts / f"testssl-{name}.json"
+        # With the response headers (-h).
+        findings = run_testssl(f"https://{name}/", front.address, ca_file, report, "-h")
         (artifacts / f"testssl-{name}.duration").write_text(f"{time.monotonic() - started:.1f}\n")
-        assert report.exists(), run.stdout[-2000:] + run.stderr[-2000:]
-        return json.loads(report.read_text())
+        return findings
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         return dict(zip(front.sites, pool.map(scan, front.sites), strict=True))
