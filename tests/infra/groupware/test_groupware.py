@@ -248,12 +248,23 @@ def test_dav_ignores_a_forged_proxy_user_header(tls) -> None:
 
 
 def test_well_known_dav_names_lead_to_sogo(tls) -> None:
-    for name in ("caldav", "carddav"):
+    """RFC 6764 discovery as strict clients do it: the target of
+    /.well-known/caldav (carddav) must advertise calendar-access (addressbook)
+    in its OPTIONS. With the agent's login the redirect leads to its home;
+    without, to the DAV root (where a client asks for its principal)."""
+    for name, feature in (("caldav", "calendar-access"), ("carddav", "addressbook")):
         status, headers, _ = request(tls, "GET", f"/.well-known/{name}")
         assert status == 301 and headers["location"] == f"https://{WEB}/SOGo/dav/", (
             status,
             headers,
         )
+        status, headers, _ = request(tls, "PROPFIND", f"/.well-known/{name}", KOKOU)
+        target = headers.get("location", "")
+        assert status == 301 and target == f"https://{WEB}/SOGo/dav/{KOKOU}/", (status, headers)
+        status, headers, _ = request(tls, "OPTIONS", target.removeprefix(f"https://{WEB}"), KOKOU)
+        assert status == 200, status
+        features = {item.strip() for item in headers.get("dav", "").split(",")}
+        assert feature in features, headers.get("dav")
 
 
 def test_a_reply_to_an_invitation_reaches_the_organizer(dav, tls, run_day, token) -> None:
@@ -295,3 +306,12 @@ def test_a_reply_to_an_invitation_reaches_the_organizer(dav, tls, run_day, token
         if part.get_content_type() == "text/calendar"
     ]
     assert any("METHOD:REPLY" in c for c in calendars), calendars
+
+
+def test_a_new_agent_inbox_has_no_folder_creation_mails(tls) -> None:
+    """SOGo creates an agent's agenda and address book at the first use; the
+    agent is not told by mail ("… a été créé", outside review). Last in this
+    module: the agents' folders exist by now."""
+    for uid in (KOKOU, ABLA, YAO):
+        found = imap_fetch(tls, agent(uid), "a été créé", wait=0)
+        assert not found, (uid, [m["Subject"] for m in found])
