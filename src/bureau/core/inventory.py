@@ -57,6 +57,8 @@ class Inventory:
     group_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
     group_var_locations: dict[str, dict[str, Location]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # Ansible's own reading of the hosts file, made when first needed.
+    _ansible: Any = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -87,12 +89,31 @@ class Inventory:
         return names
 
     def variables(self, host: str) -> dict[str, Any]:
-        """The host's variables as written: group `all`, its other groups, then its own."""
+        """The host's variables as Ansible resolves them (values as written, not
+        templated): its groups' variables in Ansible's own order — by depth in the
+        group tree, then `ansible_group_priority`, then name, as Ansible's
+        inventory manager sorts them (so a host in `ca` and `directory` gets
+        `directory`'s value, as ansible-playbook gives it) — then its own."""
         merged: dict[str, Any] = {}
-        for group in self.groups_of(host):
+        for group in self.ansible_group_order(host):
             merged.update(self.group_vars.get(group, {}))
         merged.update(self.host_vars.get(host, {}))
         return merged
+
+    def ansible_group_order(self, host: str) -> list[str]:
+        """The host's groups in the order Ansible merges their variables, from
+        Ansible's inventory manager reading the hosts file (which holds no secret:
+        group and host variable files are read here, with their lines)."""
+        from ansible.inventory.helpers import sort_groups
+        from ansible.inventory.manager import InventoryManager
+        from ansible.parsing.dataloader import DataLoader
+
+        if self._ansible is None:
+            self._ansible = InventoryManager(loader=DataLoader(), sources=[str(self.hosts_file)])
+        found = self._ansible.get_host(host)
+        if found is None:
+            return self.groups_of(host)
+        return [group.name for group in sort_groups(found.get_groups())]
 
     def host_var_location(self, host: str, key: str) -> Location:
         return self.host_var_locations.get(host, {}).get(key) or self.hosts.get(
