@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import ldap
 import pytest
 
 from bureau.core.users import csvinput, ldapdir, naming, passwords, plan
@@ -167,3 +168,33 @@ def test_the_passwords_file_has_unix_lines_and_mode_0600(tmp_path: Path) -> None
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with path.open(encoding="utf-8", newline="") as stream:
         assert [tuple(r) for r in csv.reader(stream)][1:] == rows
+
+
+class _BusyDirectory(_RecordingDirectory):
+    """libldap under load: every third new write is refused with LDAP_BUSY (not sent)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+        self.refused = 0
+
+    def add_ext(self, dn: str, modlist: object) -> int:
+        self.calls += 1
+        if self.calls % 3 == 0:
+            self.refused += 1
+            raise ldap.BUSY({"desc": "Server is busy", "info": "Resource temporarily unavailable"})
+        return self._send(dn)
+
+
+def test_a_write_refused_as_busy_is_sent_again_after_reading_a_result() -> None:
+    header = "given_name,surname,ministry,employee_id\n"
+    body = "".join(f"Kokou,Agbeko,MEF,TG{n}\n" for n in range(30))
+    agents = csvinput.parse(header + body, "a.csv", "gouv.tg")
+    target = plan.Target(base_dn="dc=gouv,dc=tg", domain="gouv.tg")
+    result = plan.build(agents, [], {}, ministries(), target, file="a.csv")
+    fake = _BusyDirectory()
+    hashed = {c.uid: passwords.ssha("x") for c in result.creates}
+    outcome = ldapdir.apply(fake, result, hashed)  # type: ignore[arg-type]
+    assert fake.refused > 0
+    assert outcome.done == 31 and not outcome.failures  # 30 agents and the group
+    assert len({dn for dn, _ in fake.sent if dn.startswith("uid=")}) == 30

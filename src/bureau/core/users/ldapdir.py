@@ -41,6 +41,10 @@ WINDOW = 128
 # measured 98 s for the 30 ministry groups sent together against 24 s for
 # ldapadd sending them one by one on the same (loaded) machine.
 GROUP_WINDOW = 1
+# A write refused with LDAP_BUSY by libldap is sent again, at most this many
+# times, after reading a result (or pausing this long when none is in flight).
+BUSY_RETRIES = 1000
+BUSY_PAUSE = 0.05
 # Connections reading the directory back at the start of an import (read_agents).
 READERS = 4
 PAGE = 1000
@@ -286,6 +290,26 @@ def apply(
         if progress:
             progress(1)
 
+    def send(kind: str, dn: str, payload: Any) -> int:
+        """Send one write. libldap refuses a new request with LDAP_BUSY while an
+        earlier one is still being written (the server reads slower than we send
+        and the socket buffer is full; seen in CI under load): that request was
+        not sent. Reading the oldest result lets the pending write finish; then
+        the request is sent again."""
+        for _ in range(BUSY_RETRIES):
+            try:
+                if kind == "add":
+                    return conn.add_ext(dn, payload)
+                if kind == "modify":
+                    return conn.modify_ext(dn, payload)
+                return conn.delete_ext(dn)
+            except ldap.BUSY:
+                if inflight:
+                    collect(*inflight.pop(0))
+                else:
+                    time.sleep(BUSY_PAUSE)
+        raise ldap.BUSY({"desc": f"the directory stayed busy while sending {dn}"})
+
     window = WINDOW
     groups_started = False
     for kind, dn, payload in _operations(plan, hashed):
@@ -296,12 +320,7 @@ def apply(
             outcome.agents_seconds = time.monotonic() - started
             started = time.monotonic()
             groups_started, window = True, GROUP_WINDOW
-        if kind == "add":
-            msgid = conn.add_ext(dn, payload)
-        elif kind == "modify":
-            msgid = conn.modify_ext(dn, payload)
-        else:
-            msgid = conn.delete_ext(dn)
+        msgid = send(kind, dn, payload)
         inflight.append((msgid, dn))
         if len(inflight) >= window:
             collect(*inflight.pop(0))
