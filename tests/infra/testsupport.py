@@ -7,6 +7,9 @@ pytest imports tests/infra/conftest.py from it.
 
 from __future__ import annotations
 
+import email
+import email.message
+import imaplib
 import json
 import os
 import shutil
@@ -47,6 +50,23 @@ class Agent:
 
 def agent(uid: str) -> Agent:
     return Agent(uid, secret(f"agent_{uid}"))
+
+
+def messages_with(client: imaplib.IMAP4, folder: str, token: str) -> list[email.message.Message]:
+    """The messages of `folder` whose text holds `token`, read with an IMAP client
+    already logged in (each keeps its bytes as `.raw`, for DKIM checks)."""
+    client.select(folder, readonly=True)
+    status, data = client.search("UTF-8", "TEXT", f'"{token}"'.encode())
+    assert status == "OK", data
+    found = []
+    for number in data[0].split():
+        status, parts = client.fetch(number, "(BODY.PEEK[])")
+        assert status == "OK", parts
+        raw = parts[0][1]
+        message = email.message_from_bytes(raw)
+        message.raw = raw  # type: ignore[attr-defined]
+        found.append(message)
+    return found
 
 
 def artifacts_dir(*parts: str) -> Path:

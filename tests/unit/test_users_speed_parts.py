@@ -72,16 +72,22 @@ class _RecordingDirectory:
         self.open.discard(msgid)
 
 
-def test_agent_writes_are_pipelined_and_group_writes_go_one_at_a_time() -> None:
+def _import_into(
+    directory: _RecordingDirectory, count: int, ministry: tuple[str, ...]
+) -> ldapdir.Outcome:
+    """Apply the plan of `count` new agents spread over `ministry` to `directory`."""
     header = "given_name,surname,ministry,employee_id\n"
-    ministry = ("MEF", "MSH", "MEN")
-    body = "".join(f"Kokou,Agbeko,{ministry[n % 3]},TG{n}\n" for n in range(40))
+    body = "".join(f"Kokou,Agbeko,{ministry[n % len(ministry)]},TG{n}\n" for n in range(count))
     agents = csvinput.parse(header + body, "a.csv", "gouv.tg")
     target = plan.Target(base_dn="dc=gouv,dc=tg", domain="gouv.tg")
     result = plan.build(agents, [], {}, ministries(), target, file="a.csv")
-    fake = _RecordingDirectory()
     hashed = {c.uid: passwords.ssha("x") for c in result.creates}
-    outcome = ldapdir.apply(fake, result, hashed)  # type: ignore[arg-type]
+    return ldapdir.apply(directory, result, hashed)  # type: ignore[arg-type]
+
+
+def test_agent_writes_are_pipelined_and_group_writes_go_one_at_a_time() -> None:
+    fake = _RecordingDirectory()
+    outcome = _import_into(fake, 40, ("MEF", "MSH", "MEN"))
     assert outcome.done == 43 and not outcome.failures
     agent_sends = [n for dn, n in fake.sent if dn.startswith("uid=")]
     group_sends = [(dn, n) for dn, n in fake.sent if dn.startswith("cn=")]
@@ -187,14 +193,8 @@ class _BusyDirectory(_RecordingDirectory):
 
 
 def test_a_write_refused_as_busy_is_sent_again_after_reading_a_result() -> None:
-    header = "given_name,surname,ministry,employee_id\n"
-    body = "".join(f"Kokou,Agbeko,MEF,TG{n}\n" for n in range(30))
-    agents = csvinput.parse(header + body, "a.csv", "gouv.tg")
-    target = plan.Target(base_dn="dc=gouv,dc=tg", domain="gouv.tg")
-    result = plan.build(agents, [], {}, ministries(), target, file="a.csv")
     fake = _BusyDirectory()
-    hashed = {c.uid: passwords.ssha("x") for c in result.creates}
-    outcome = ldapdir.apply(fake, result, hashed)  # type: ignore[arg-type]
+    outcome = _import_into(fake, 30, ("MEF",))
     assert fake.refused > 0
     assert outcome.done == 31 and not outcome.failures  # 30 agents and the group
     assert len({dn for dn, _ in fake.sent if dn.startswith("uid=")}) == 30

@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from ..site import DOMAIN
-from ..testsupport import Agent, agent
+from ..testsupport import Agent, agent, messages_with
 
 WEB = f"mail.{DOMAIN}"
 
@@ -57,14 +57,7 @@ def imap_fetch(
         client = imaplib.IMAP4_SSL(IMAP, 993, ssl_context=tls, timeout=TIMEOUT)
         try:
             client.login(who.uid, who.password)
-            client.select(folder, readonly=True)
-            status, data = client.search("UTF-8", "TEXT", f'"{token}"'.encode())
-            assert status == "OK", data
-            found = []
-            for number in data[0].split():
-                status, parts = client.fetch(number, "(BODY.PEEK[])")
-                assert status == "OK", parts
-                found.append(email.message_from_bytes(parts[0][1]))
+            found = messages_with(client, folder, token)
         finally:
             client.logout()
         if found or time.monotonic() > deadline:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from email.utils import make_msgid
 
 from ..site import DOMAIN
-from ..testsupport import Agent, secret
+from ..testsupport import Agent, messages_with, secret
 
 PORTS = {
     "smtp": 25,
@@ -129,18 +129,9 @@ class Mail:
         while True:
             client = self.imaps(agent)
             try:
-                client.select("INBOX", readonly=True)
-                status, data = client.search("UTF-8", "TEXT", f'"{token}"'.encode())
-                assert status == "OK", data
-                found = []
-                for number in data[0].split():
-                    status, parts = client.fetch(number, "(BODY.PEEK[])")
-                    assert status == "OK", parts
-                    raw = parts[0][1]
-                    message = email.message_from_bytes(raw)
-                    message.raw = raw  # type: ignore[attr-defined]
-                    if match is None or match(message):
-                        found.append(message)
+                found = [
+                    m for m in messages_with(client, "INBOX", token) if match is None or match(m)
+                ]
             finally:
                 client.logout()
             if len(found) >= count or time.monotonic() > deadline:
