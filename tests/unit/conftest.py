@@ -31,7 +31,7 @@ REHEARSAL = """\
 ---
 ansible_connection: community.docker.docker
 rehearsal__network: bureau-rehearsal
-rehearsal__suite: bookworm
+bureau__debian_release: trixie
 """
 
 MakeInventory = Callable[..., Path]

@@ -56,7 +56,7 @@ def test_hosts_and_their_services_come_from_the_inventory(make_inventory) -> Non
     assert host.published_ports == ("127.0.0.1:8389:389",)
     assert "ssh" in host.services and "slapd" in host.services
     assert rehearsal.network_name(loaded) == "bureau-rehearsal"
-    assert rehearsal.suite_of(loaded) == "bookworm"
+    assert rehearsal.suites_of(loaded) == {"suite.gouv.tg": "trixie"}
 
 
 def test_prepare_secrets_generates_once_and_keeps_values(make_inventory, project) -> None:

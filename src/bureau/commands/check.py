@@ -35,6 +35,7 @@ def command(inventory: Path, as_json: bool) -> None:
                     "ok": report.ok,
                     "hosts": list(report.inventory.hosts) if report.inventory else [],
                     "problems": [asdict(p) for p in report.problems],
+                    "warnings": [asdict(p) for p in report.warnings],
                 },
                 indent=2,
             )
@@ -42,6 +43,8 @@ def command(inventory: Path, as_json: bool) -> None:
         if not report.ok:
             raise click.exceptions.Exit(2)
         return
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if report.problems:
         count = len(report.problems)
         raise BadInput(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from bureau.core import inventory as inv
-from bureau.core import settings, vault
+from bureau.core import releases, settings, vault
 from bureau.errors import BadInput, Problem
 
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
@@ -48,6 +49,8 @@ class Report:
 
     inventory: inv.Inventory | None
     problems: list[Problem] = field(default_factory=list)
+    # What does not stop a deploy but an operator must hear (support dates).
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -74,6 +77,8 @@ def check(
     problems += check_groups(inventory)
     problems += check_host_names(inventory)
     problems += check_settings(inventory)
+    found = releases.check(inventory, project)
+    problems += found.problems
     if rehearsal is None:
         rehearsal = bool(inventory.members("rehearsal"))
     if secrets:
@@ -82,14 +87,23 @@ def check(
         )
     if rehearsal:
         problems += check_rehearsal(inventory)
-    return Report(inventory, problems)
+    return Report(inventory, problems, found.warnings)
 
 
 def require_valid(
-    path: Path, project: Path, *, secrets: bool = True, rehearsal: bool | None = None
+    path: Path,
+    project: Path,
+    *,
+    secrets: bool = True,
+    rehearsal: bool | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> inv.Inventory:
-    """The inventory, or BadInput listing every problem (nothing has been changed)."""
+    """The inventory, or BadInput listing every problem (nothing has been changed).
+
+    Warnings (support dates) go to `warn`, one line each, and stop nothing."""
     report = check(path, project, secrets=secrets, rehearsal=rehearsal)
+    for warning in report.warnings if warn else ():
+        warn(f"warning: {warning}")
     if report.problems or report.inventory is None:
         count = len(report.problems)
         raise BadInput(

@@ -30,7 +30,9 @@ def deploy(
     Raises BureauError (exit 1) when the run fails; returns the result otherwise.
     """
     console = console or make_console()
-    loaded = check.require_valid(inventory, project)
+    loaded = check.require_valid(
+        inventory, project, warn=lambda line: console.print(line, style="yellow", markup=False)
+    )
     playbook_path = runner.resolve_playbook(project, playbook)
     password = vault.password_file(project, loaded.name)
     request = runner.DeployRequest(

@@ -21,7 +21,7 @@ from bureau.core.proc import require, run
 from bureau.errors import BadInput, BureauError, CommandFailed
 
 SUITES: dict[str, str] = {"bookworm": "debian12", "trixie": "debian13"}
-DEFAULT_SUITE = "bookworm"
+DEFAULT_SUITE = "trixie"
 IMAGE_REPOSITORY = "localhost/bureau/{release}-systemd"
 
 # What every Bureau host has before any role runs: systemd as PID 1, Python for

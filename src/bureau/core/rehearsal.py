@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bureau.core import check, settings, vault
+from bureau.core import check, releases, settings, vault
 from bureau.core import image as image_core
 from bureau.core import inventory as inv
 from bureau.core.proc import require, run
@@ -94,10 +94,9 @@ def network_name(inventory: inv.Inventory) -> str:
     return str(inventory.group_vars.get("all", {}).get("rehearsal__network", DEFAULT_NETWORK))
 
 
-def suite_of(inventory: inv.Inventory) -> str:
-    return str(
-        inventory.group_vars.get("all", {}).get("rehearsal__suite", image_core.DEFAULT_SUITE)
-    )
+def suites_of(inventory: inv.Inventory) -> dict[str, str]:
+    """Host → the Debian release its container starts on (`bureau__debian_release`)."""
+    return {host: releases.release_of(inventory, host) for host in inventory.hosts}
 
 
 def network_create_command(network: str, label: str) -> list[str]:
@@ -230,15 +229,20 @@ def start(project: Path, inventory_path: Path, log: Log) -> inv.Inventory:
     loaded = check.require_valid(inventory_path, project, secrets=False, rehearsal=True)
     ensure_docker()
     prepare_secrets(loaded, project, log)
-    check.require_valid(inventory_path, project, rehearsal=True)
-    recipe = image_core.resolve_recipe(suite_of(loaded))
-    image, built = image_core.build(recipe, log=lambda m: log(f"image: {m}"))
-    log(f"image {'built' if built else 'reused'}: {image}")
+    check.require_valid(inventory_path, project, rehearsal=True, warn=log)
+    # Each host starts on the image of the release its inventory names.
+    images: dict[str, str] = {}
+    for suite in sorted(set(suites_of(loaded).values())):
+        recipe = image_core.resolve_recipe(suite)
+        images[suite], built = image_core.build(recipe, log=lambda m: log(f"image: {m}"))
+        log(f"image {'built' if built else 'reused'}: {images[suite]}")
     label = loaded.name
     network = network_name(loaded)
     ensure_network(network, label, log)
     hosts = hosts_of(loaded)
+    suites = suites_of(loaded)
     for host in hosts:
+        image = images[suites[host.name]]
         ensure_container(host, image=image, network=network, label=label, log=log)
     for host in hosts:
         state = wait_for_systemd(host.container)
