@@ -37,8 +37,11 @@ $(BIN)/bureau: pyproject.toml
 
 venv: $(BIN)/bureau
 
+# Debian 13 is what Bureau deploys; Debian 12 hosts the peers that prove the
+# baseline on the previous release (molecule/hardening, molecule/pki).
 image: venv
 	$(BIN)/bureau image build
+	$(BIN)/bureau image build --suite bookworm
 
 lint: venv
 	$(BIN)/yamllint --strict .
@@ -55,7 +58,9 @@ unit: venv
 molecule: venv image
 	@mkdir -p $(MOLECULE_LOGS); rm -f $(MOLECULE_LOGS)/*.failed
 	@$(MAKE) --no-print-directory --keep-going --output-sync=target -j$(MOLECULE_JOBS) \
-	  BUREAU_IMAGE=$$($(BIN)/bureau image name) $(addprefix scenario-,$(SCENARIOS)) \
+	  BUREAU_IMAGE=$$($(BIN)/bureau image name) \
+	  BUREAU_IMAGE_BOOKWORM=$$($(BIN)/bureau image name --suite bookworm) \
+	  $(addprefix scenario-,$(SCENARIOS)) \
 	  || { echo "molecule: failed: $$(cd $(MOLECULE_LOGS) && ls *.failed | sed 's/.failed$$//' | tr '\n' ' ')" >&2; exit 1; }
 
 scenario-%: venv

@@ -15,6 +15,7 @@ def sample() -> welcome.Welcome:
         ca_file=Path(".bureau/rehearsal/ca.crt"),
         passwords_file=Path(".bureau/rehearsal/demo-passwords.csv"),
         demo_uids=["kossi.amouzou", "ama.lawson"],
+        releases={"suite.gouv.tg": "Debian 13 (trixie)"},
     )
 
 
@@ -28,6 +29,7 @@ def test_the_end_says_where_to_go_how_to_reach_it_and_who_to_be() -> None:
     assert ".bureau/rehearsal/ca.crt" in text
     assert "kossi.amouzou" in text and ".bureau/rehearsal/demo-passwords.csv" in text
     assert "imap.gouv.tg  993" in text and "smtp.gouv.tg  587" in text
+    assert "suite.gouv.tg runs Debian 13 (trixie): why, in docs/operations/releases.md" in text
 
 
 def test_a_second_up_says_the_passwords_were_given_before() -> None:

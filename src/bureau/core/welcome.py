@@ -5,10 +5,11 @@ machine, how to trust the rehearsal's CA and set up a mail client."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bureau.core import inventory as inv
+from bureau.core import rehearsal, releases
 from bureau.core.proc import run
 from bureau.core.rehearsal import RehearsalHost, hosts_of
 from bureau.core.users import connect, importer
@@ -33,6 +34,8 @@ class Welcome:
     ca_file: Path
     passwords_file: Path | None
     demo_uids: list[str]
+    # Host → the Debian release it runs (e.g. "Debian 13 (trixie)").
+    releases: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         names = sorted(self.addresses)
@@ -43,6 +46,17 @@ class Welcome:
         out = [
             "",
             "How to use the rehearsal",
+            "",
+        ]
+        by_release: dict[str, list[str]] = {}
+        for host, label in sorted(self.releases.items()):
+            by_release.setdefault(label, []).append(host)
+        for label, hosts_on in sorted(by_release.items()):
+            out.append(
+                f"{', '.join(hosts_on)} run{'s' * (len(hosts_on) == 1)} {label}: "
+                "why, in docs/operations/releases.md."
+            )
+        out += [
             "",
             "Services (from this machine, on the rehearsal's Docker network):",
         ]
@@ -158,4 +172,9 @@ def prepare(project: Path, inventory: inv.Inventory, inventory_path: Path) -> We
         uids = [row.uid or "" for row in rows]
     else:
         uids = []
-    return Welcome(domain, addresses, ca_file, passwords, uids)
+    known = releases.releases()
+    on = {
+        host: known[codename].label if codename in known else codename
+        for host, codename in rehearsal.suites_of(inventory).items()
+    }
+    return Welcome(domain, addresses, ca_file, passwords, uids, on)
