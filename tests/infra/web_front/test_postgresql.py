@@ -34,7 +34,11 @@ def password() -> str:
 
 
 def test_postgresql_runs_and_listens_on_localhost_only(host: Host) -> None:
-    assert host.service("postgresql@15-main").is_running
+    # One cluster, Debian's default for the release (15/main on 12, 17/main on 13).
+    [cluster] = host.check_output("pg_lsclusters --no-header").splitlines()
+    version, name, _port, status = cluster.split()[:4]
+    assert name == "main" and status == "online", cluster
+    assert host.service(f"postgresql@{version}-{name}").is_running
     assert host.socket("tcp://127.0.0.1:5432").is_listening
     assert not host.socket("tcp://0.0.0.0:5432").is_listening
 
