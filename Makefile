@@ -17,7 +17,7 @@ SCENARIOS ?= $(filter $(ALL_SCENARIOS),$(LONGEST_FIRST)) $(filter-out $(LONGEST_
 MOLECULE_JOBS ?= 2
 MOLECULE_LOGS ?= .bureau/logs/molecule
 
-.PHONY: rehearsal test host venv image lint unit molecule verify bench docs clean
+.PHONY: rehearsal test host venv image lint unit molecule verify bench upgrade-drill docs clean
 
 ## The two commands of the README
 rehearsal: host venv image  ## Bring the rehearsal suite up in local containers and deploy to it
@@ -86,6 +86,11 @@ verify: venv
 
 bench: venv image
 	$(BIN)/python -m bench
+
+# The Debian 12 → 13 upgrade drill on the suite's container (bench/upgrade_drill.py):
+# about 45 minutes; QUICK=1 skips the checks on Debian 12.
+upgrade-drill: venv image
+	$(BIN)/python -m bench.upgrade_drill $(if $(QUICK),--quick)
 
 docs: docs/diagrams/architecture.svg  ## Render the diagrams (needs Debian's graphviz)
 

@@ -37,21 +37,21 @@ class Step:
     load_after: float
 
 
-def run_step(name: str, env: dict[str, str], log: Path) -> Step:
+def run_command(name: str, argv: list[str], env: dict[str, str], log: Path) -> Step:
+    """Run one step's command with its output in `log`; time it, note the load around it."""
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.run(
-            [str(BIN / "molecule"), name, "-s", "suite"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=False,
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False
         )
     return Step(
         name, round(time.monotonic() - started, 1), proc.returncode, load_before, os.getloadavg()[0]
     )
+
+
+def run_step(name: str, env: dict[str, str], log: Path) -> Step:
+    return run_command(name, [str(BIN / "molecule"), name, "-s", "suite"], env, log)
 
 
 def main(argv: list[str] | None = None) -> int:

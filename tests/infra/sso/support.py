@@ -3,6 +3,10 @@ constants the tests and the fixtures of conftest.py share."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,3 +66,12 @@ class Portal:
 
     def shot(self, page: Page, name: str) -> None:
         page.screenshot(path=str(self.artifacts / f"sso-{name}.png"), full_page=True)
+
+
+def totp(secret: str, at: float) -> str:
+    """RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret at a time."""
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"

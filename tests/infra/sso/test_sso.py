@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import os
 import socket
 import ssl
-import struct
 import time
 import uuid
 
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from .support import ADMIN, AGENT, APP1, APP2, DOMAIN, MANAGER, PORTAL, VICTIM, Portal
+from .support import ADMIN, AGENT, APP1, APP2, DOMAIN, MANAGER, PORTAL, VICTIM, Portal, totp
 
 # tests/infra/conftest.py: what the checks of this module do to the host.
 pytestmark = pytest.mark.writes
@@ -319,15 +317,6 @@ def test_an_administrator_without_second_factor_cannot_open_the_manager(
     response = page.goto(MANAGER)
     assert response is not None
     assert not (page.url.startswith(MANAGER) and response.status == 200), page.url
-
-
-def totp(secret: str, at: float) -> str:
-    """RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret at a time."""
-    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
-    digest = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 1_000_000:06d}"
 
 
 def test_an_administrator_with_a_totp_opens_the_manager(
