@@ -28,7 +28,6 @@ from testinfra.host import Host
 
 from ..groupware.support import (
     ABLA,
-    EDEM,
     KOKOU,
     WEB,
     YAO,
