@@ -9,7 +9,7 @@ Steps, on the suite scenario's container:
   converge-12        site.yml + the suite's test agents, on Debian 12
   verify-12          every role's checks on Debian 12 (skipped with --quick)
   load               mails, a shared agenda, a contact, a TOTP enrolment and
-                     a portal session, with real clients (tests/infra/upgrade, -k load)
+                     a portal session, with real clients (tests/infra/upgrade)
   upgrade            playbooks/upgrade-release.yml (molecule side-effect), the
                      inventory now naming Debian 13
   reboot             the container restarted (a host reboots)
@@ -78,12 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         ("create", [*molecule, "create", "-s", "suite"], on_12),
         ("converge-12", [*molecule, "converge", "-s", "suite"], on_12),
         *([] if args.quick else [("verify-12", [*molecule, "verify", "-s", "suite"], on_12)]),
-        ("load", [*verify, "--every-file", "suite", "upgrade", "-k", "load"], on_12),
+        ("load", [*verify, "--every-file", "suite", "upgrade", "-k", "agents_keep"], on_12),
         ("upgrade", [*molecule, "side-effect", "-s", "suite"], on_13),
         ("reboot", reboot_command(), on_13),
         ("converge-13", [*molecule, "converge", "-s", "suite"], on_13),
         ("idempotence-13", [*molecule, "idempotence", "-s", "suite"], on_13),
-        ("check", [*verify, "--every-file", "suite", "upgrade", "-k", "check"], on_13),
+        ("check", [*verify, "--every-file", "suite", "upgrade", "-k", "still_there"], on_13),
         ("verify-13", [*molecule, "verify", "-s", "suite"], on_13),
         *([] if args.keep else [("destroy", [*molecule, "destroy", "-s", "suite"], on_13)]),
     ]
