@@ -115,6 +115,9 @@ def first_converge(name: str, apt_proxy: str) -> Step:
     env = {**os.environ, "BUREAU_APT_PROXY": apt_proxy}
     down = [BUREAU, "rehearse", "down", "-i", INVENTORY]
     subprocess.run(down, cwd=ROOT, env=env, check=True, capture_output=True)
+    # The demo agents' passwords of the containers just removed: `up` imports the
+    # agents into the new directory and refuses to overwrite the file.
+    (ROOT / ".bureau" / Path(INVENTORY).name / "demo-passwords.csv").unlink(missing_ok=True)
     since, before = log_size(), os.getloadavg()[0]
     started = time.monotonic()
     proc = subprocess.run(
