@@ -9,12 +9,17 @@ This file is the strategy Ansible loads by name from ansible.cfg's
 strategy_plugins (and molecule's ANSIBLE_STRATEGY_PLUGINS): it imports the
 installed package, so no path of a machine is written anywhere.
 
-Two things it adds to Mitogen's own `mitogen_linear`:
+Three things it changes in Mitogen's own `mitogen_linear`:
 - Mitogen only takes over connections named by their short names (`ssh`,
-  `docker`, `local`); our inventories, and molecule's docker driver, name them
-  in full (`ansible.builtin.ssh`, `community.docker.docker`), which Mitogen
-  would silently leave to Ansible. The full names are mapped to Mitogen's
+  `docker`); our inventories, and molecule's docker driver, name them in full
+  (`ansible.builtin.ssh`, `community.docker.docker`), which Mitogen would
+  silently leave to Ansible. The full names are mapped to Mitogen's
   connections here.
+- The controller's own `local` connection stays Ansible's: molecule's create
+  and destroy playbooks start `poll: 0` async jobs on localhost, whose
+  async_status never finished under Mitogen's local connection (molecule
+  destroy waited out its 300 retries). Mitogen runs an action on a connection
+  that is not its own as plain Ansible would.
 - BUREAU_MITOGEN=0 in the environment turns Mitogen off: the plain linear
   strategy and Ansible's own connections run, everything else unchanged (to
   compare, as bench/baseline.py does, or to rule Mitogen out of a problem).
@@ -29,10 +34,10 @@ from typing import Any
 SHORT_NAMES = {
     "ansible.builtin.ssh": "ssh",
     "ansible.legacy.ssh": "ssh",
-    "ansible.builtin.local": "local",
-    "ansible.legacy.local": "local",
     "community.docker.docker": "docker",
 }
+# Connections left to Ansible (see above).
+LEFT_TO_ANSIBLE = {"local", "ansible.builtin.local", "ansible.legacy.local"}
 
 
 def mitogen_enabled() -> bool:
@@ -46,12 +51,13 @@ if mitogen_enabled():
     _redirect = ansible_mitogen.strategy.wrap_connection_loader__get_with_context
 
     def _get_connection(name: str, *args: Any, **kwargs: Any) -> Any:
+        load = ansible_mitogen.loaders.connection_loader__get_with_context  # Ansible's own
+        if name in LEFT_TO_ANSIBLE:
+            return load(name, *args, **kwargs)
         short = SHORT_NAMES.get(name)
         if short is None:
             return _redirect(name, *args, **kwargs)
-        return ansible_mitogen.loaders.connection_loader__get_with_context(
-            f"mitogen_{short}", *args, **kwargs
-        )
+        return load(f"mitogen_{short}", *args, **kwargs)
 
     # Mitogen installs this function as the connection loader's get_with_context
     # while the strategy runs (AnsibleWrappers._install_wrappers reads it then).

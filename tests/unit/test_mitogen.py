@@ -55,13 +55,12 @@ def test_full_connection_names_reach_mitogen(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(ansible_mitogen.loaders, "connection_loader__get_with_context", record)
     shim = load_shim(monkeypatch, "1")
-    for full, short in (
-        ("community.docker.docker", "docker"),
-        ("ansible.builtin.ssh", "ssh"),
-        ("ansible.builtin.local", "local"),
-    ):
+    for full, short in (("community.docker.docker", "docker"), ("ansible.builtin.ssh", "ssh")):
         assert shim._get_connection(full) == f"mitogen_{short}"
-    assert loaded == ["mitogen_docker", "mitogen_ssh", "mitogen_local"]
+    # The controller's local connection stays Ansible's (molecule's async create/destroy).
+    assert shim._get_connection("local") == "local"
+    assert shim._get_connection("ansible.builtin.local") == "ansible.builtin.local"
+    assert loaded == ["mitogen_docker", "mitogen_ssh", "local", "ansible.builtin.local"]
     from ansible_mitogen.strategy import StrategyMixin
 
     assert issubclass(shim.StrategyModule, StrategyMixin)
