@@ -16,6 +16,13 @@ SCENARIOS ?= $(filter $(ALL_SCENARIOS),$(LONGEST_FIRST)) $(filter-out $(LONGEST_
 # the time, so two lanes on two cores finish sooner than one (bench/README.md).
 MOLECULE_JOBS ?= 2
 MOLECULE_LOGS ?= .bureau/logs/molecule
+# The package cache that scripts/host-setup runs (apt-cacher-ng): the scenarios
+# give it to base__apt_proxy, so that every container of a run downloads each
+# package once. Empty when it does not answer; BUREAU_APT_PROXY= forces no cache.
+ifeq ($(origin BUREAU_APT_PROXY),undefined)
+BUREAU_APT_PROXY := $(shell scripts/apt-proxy 2>/dev/null)
+endif
+export BUREAU_APT_PROXY
 
 .PHONY: rehearsal test host venv image lint unit molecule verify bench upgrade-drill docs clean
 

@@ -8,23 +8,35 @@ BUREAU_DOMAIN overrides it. Addresses come from the host under test
 (`address`): the checks dial it directly and keep the names clients use (SNI,
 Host headers, certificate names), so no DNS entry is needed. Ports are the
 services' standard ones.
+
+The ports a host's firewall must open (`firewall_ports`) are the roles' own
+declarations, never the ruleset under test: `<role>__firewall_ports` of every
+role that playbooks/site.yml applies to the host's groups, from the role's
+defaults with the inventory's values winning (and a role's internal
+`__<role>__firewall_ports` where it composes them), rendered with Ansible's
+Templar, plus hardening's SSH port.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from testinfra.host import Host
 
-DEFAULT_INVENTORY = Path(__file__).resolve().parents[2] / "inventories" / "rehearsal"
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_INVENTORY = ROOT / "inventories" / "rehearsal"
+SITE_PLAYBOOK = ROOT / "playbooks" / "site.yml"
+ROLES = ROOT / "roles"
 
 
 @cache
-def inventory_vars() -> dict[str, Any]:
-    """Variables of the inventory's first host, as Ansible resolves them (not templated)."""
+def _ansible() -> tuple[Any, Any, Any] | None:
+    """Ansible's loader, inventory and variable managers on the run's inventory."""
     source = (
         os.environ.get("BUREAU_INVENTORY")
         or os.environ.get("MOLECULE_INVENTORY_FILE")
@@ -54,17 +66,140 @@ def inventory_vars() -> dict[str, Any]:
 
     try:
         inventory = InventoryManager(loader=loader, sources=[source])
-        hosts = inventory.get_hosts()
-        if not hosts:
-            return {}
+        # Reading every host's variables here surfaces a vault problem at once.
         manager = VariableManager(loader=loader, inventory=inventory)
-        return dict(manager.get_vars(host=hosts[0], include_hostvars=False))
+        for host in inventory.get_hosts():
+            manager.get_vars(host=host, include_hostvars=False)
+        return loader, inventory, manager
     except AnsibleError as error:
         raise RuntimeError(
             f"the checks read the site from {source} and Ansible cannot: {error.message}; "
             "give its vault password (ANSIBLE_VAULT_PASSWORD_FILE), another inventory "
             "(BUREAU_INVENTORY) or the domain (BUREAU_DOMAIN)"
         ) from None
+
+
+@cache
+def inventory_vars() -> dict[str, Any]:
+    """Variables of the inventory's first host, as Ansible resolves them (not templated)."""
+    found = _ansible()
+    if found is None:
+        return {}
+    _, inventory, manager = found
+    hosts = inventory.get_hosts()
+    return dict(manager.get_vars(host=hosts[0], include_hostvars=False)) if hosts else {}
+
+
+def host_vars(name: str) -> dict[str, Any]:
+    """Variables of one inventory host, as Ansible resolves them (not templated)."""
+    found = _ansible()
+    host = found[1].get_host(name) if found else None
+    if host is None:
+        raise RuntimeError(f"host {name!r} is not in the inventory the checks read")
+    return dict(found[2].get_vars(host=host, include_hostvars=False))
+
+
+def roles_of(name: str, playbook: Path = SITE_PLAYBOOK) -> list[str]:
+    """The roles the playbook applies to the host, in order: its plays whose
+    host pattern covers the host (imported playbooks followed)."""
+    found = _ansible()
+    assert found is not None, "no inventory"
+    loader, inventory, _ = found
+    roles: list[str] = []
+    for play in loader.load_from_file(str(playbook)) or []:
+        imported = play.get("ansible.builtin.import_playbook") or play.get("import_playbook")
+        if imported:
+            roles += [r for r in roles_of(name, playbook.parent / imported) if r not in roles]
+            continue
+        hosts = {h.name for h in inventory.get_hosts(play.get("hosts", []))}
+        if name not in hosts:
+            continue
+        for entry in play.get("roles") or []:
+            role = entry["role"] if isinstance(entry, dict) else entry
+            if role not in roles:
+                roles.append(str(role))
+    return roles
+
+
+@dataclass
+class FirewallPorts:
+    """TCP ports a host's firewall opens: to every address, and to some sources only."""
+
+    open_to_all: set[int] = field(default_factory=set)
+    restricted: set[int] = field(default_factory=set)
+
+    def add(self, port: object, sources: object = None) -> None:
+        (self.restricted if sources else self.open_to_all).add(int(str(port)))
+
+
+def _trusted(value: Any) -> Any:
+    """A role file's values marked as templates, as Ansible marks them when it loads a role."""
+    from ansible.template import trust_as_template
+
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {key: _trusted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_trusted(item) for item in value]
+    return value
+
+
+def _role_file(role: str, kind: str) -> dict[str, Any]:
+    path = ROLES / role / kind / "main.yml"
+    found = _ansible()
+    if not found or not path.is_file():
+        return {}
+    return dict(_trusted(found[0].load_from_file(str(path)) or {}))
+
+
+def firewall_ports(name: str) -> FirewallPorts:
+    """What the roles declare the host's firewall opens (TCP): each role's
+    `<role>__firewall_ports` (its internal `__<role>__firewall_ports` when its
+    vars compose them) unless `<role>__firewall` is false, any other
+    `<name>__firewall_ports` the inventory gives the host (a scenario's test
+    listener), and hardening's SSH port. Role defaults < inventory < role vars,
+    as in Ansible; Jinja rendered with Ansible's Templar."""
+    from ansible.template import Templar
+
+    roles = roles_of(name)
+    inventory = host_vars(name)
+    defaults: dict[str, Any] = {}
+    internal: dict[str, Any] = {}
+    for role in roles:
+        defaults.update(_role_file(role, "defaults"))
+        internal.update(_role_file(role, "vars"))
+    variables = {**defaults, **inventory, **internal}
+    found = _ansible()
+    assert found is not None
+    templar = Templar(loader=found[0], variables=variables)
+    declared = FirewallPorts()
+    owners = list(roles) + [
+        m[1]
+        for key in inventory
+        if (m := re.fullmatch(r"([a-z0-9_]+?)__firewall_ports", key)) and m[1] not in roles
+    ]
+    for owner in owners:
+        enabled = variables.get(f"{owner}__firewall", True)
+        if not templar.template(enabled):
+            continue
+        key = next(
+            (
+                k
+                for k in (f"__{owner}__firewall_ports", f"{owner}__firewall_ports")
+                if k in variables
+            ),
+            None,
+        )
+        for item in templar.template(variables[key]) if key else []:
+            if item.get("proto", "tcp") == "tcp":
+                declared.add(item["port"], item.get("sources"))
+    if "hardening" in roles:
+        declared.add(
+            templar.template(variables["hardening__ssh_port"]),
+            templar.template(variables.get("hardening__ssh_sources") or []),
+        )
+    return declared
 
 
 def _domain() -> str:

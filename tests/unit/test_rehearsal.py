@@ -1,7 +1,60 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import yaml
+
 from bureau.core import check, rehearsal, vault
 from bureau.core import inventory as inv
+
+ROOT = Path(__file__).resolve().parents[2]
+MOLECULE_CONFIGS = [
+    ROOT / ".config" / "molecule" / "config.yml",
+    *sorted((ROOT / "molecule").glob("*/molecule.yml")),
+]
+# Keys of a molecule docker platform that make the systemd container, and the
+# `docker run` flag each becomes; the others say which host it is.
+SYSTEMD_KEYS = {
+    "capabilities": "--cap-add",
+    "security_opts": "--security-opt",
+    "volumes": "--volume",
+    "tmpfs": "--tmpfs",
+    "stop_signal": "--stop-signal",
+}
+IDENTITY_KEYS = {"name", "hostname", "groups", "children", "networks", "image", "pre_build_image"}
+
+
+def molecule_platforms() -> list[tuple[str, dict[str, object]]]:
+    found = []
+    for path in MOLECULE_CONFIGS:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for platform in config.get("platforms") or []:
+            found.append((f"{path.relative_to(ROOT)}: {platform['name']}", platform))
+    return found
+
+
+def flag_pairs(flags: tuple[str, ...] | list[str]) -> set[tuple[str, str]]:
+    return set(zip(flags[::2], flags[1::2], strict=True))
+
+
+@pytest.mark.parametrize(("where", "platform"), molecule_platforms(), ids=lambda v: str(v)[:60])
+def test_the_rehearsal_runs_the_systemd_platform_of_molecule(
+    where: str, platform: dict[str, object]
+) -> None:
+    """The rehearsal's `docker run` flags are the molecule platforms' systemd
+    settings, read from the real molecule configs: a setting added to one and
+    not the other fails here."""
+    unknown = set(platform) - set(SYSTEMD_KEYS) - IDENTITY_KEYS - {"command"}
+    assert not unknown, f"{where}: {sorted(unknown)}: add them to the rehearsal and this test"
+    molecule_flags: list[str] = []
+    for key, flag in SYSTEMD_KEYS.items():
+        values = platform.get(key) or []
+        for value in [values] if isinstance(values, str) else values:
+            molecule_flags += [flag, str(value)]
+    assert flag_pairs(molecule_flags) == flag_pairs(rehearsal.SYSTEMD_FLAGS), where
+    assert platform.get("command") == rehearsal.SYSTEMD_COMMAND, where
+    assert "privileged" not in platform
 
 
 def test_docker_run_matches_the_molecule_platform() -> None:

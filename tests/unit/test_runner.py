@@ -124,3 +124,9 @@ def test_execute_logs_output_counts_stats_and_uses_a_fresh_data_dir(
     assert events.count("playbook_on_stats") == 2
     assert seen_dirs[0] != seen_dirs[1]
     assert not any(Path(d).exists() for d in seen_dirs)
+
+
+def test_plan_passes_the_environment_the_inventory_reads(tmp_path: Path) -> None:
+    request = _request(tmp_path, environment=(("BUREAU_APT_PROXY", "http://cache.example:3142"),))
+    plan = runner.plan(request, bin_dir=Path("/b"), path_env="", stamp="T3")
+    assert plan.envvars["BUREAU_APT_PROXY"] == "http://cache.example:3142"

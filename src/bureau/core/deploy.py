@@ -9,10 +9,13 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bureau.core import check, runner, vault
+from bureau.core import apt_cache, check, runner, vault
 from bureau.core.inventory import shown
 from bureau.core.progress import Progress, make_console, print_summary
 from bureau.errors import BureauError
+
+# 0 turns Mitogen off (plugins/strategy/mitogen_linear.py): the plain linear strategy.
+MITOGEN_SWITCH = "BUREAU_MITOGEN"
 
 
 def deploy(
@@ -35,6 +38,13 @@ def deploy(
     )
     playbook_path = runner.resolve_playbook(project, playbook)
     password = vault.password_file(project, loaded.name)
+    environment: tuple[tuple[str, str], ...] = ()
+    if loaded.members("rehearsal"):
+        # The rehearsal's containers download through the machine's package cache.
+        environment += ((apt_cache.ENV, apt_cache.proxy_url(project, os.environ)),)
+    if MITOGEN_SWITCH in os.environ:
+        # Passed on as it is; named here so that the run's log says which strategy ran.
+        environment += ((MITOGEN_SWITCH, os.environ[MITOGEN_SWITCH]),)
     request = runner.DeployRequest(
         project=project,
         inventory=loaded.path,
@@ -43,6 +53,7 @@ def deploy(
         tags=tags,
         check=check_mode,
         vault_password_file=password if password.is_file() else None,
+        environment=environment,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_plan = runner.plan(

@@ -35,6 +35,8 @@ class DeployRequest:
     tags: str | None = None
     check: bool = False
     vault_password_file: Path | None = None
+    # Variables the inventory reads from the environment (the rehearsal's package cache).
+    environment: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def plan(request: DeployRequest, *, bin_dir: Path, path_env: str, stamp: str) ->
     }
     if request.vault_password_file is not None:
         envvars["ANSIBLE_VAULT_PASSWORD_FILE"] = str(request.vault_password_file)
+    envvars.update(request.environment)
     name = inventory_dir.name
     log_path = logs_dir(request.project) / f"deploy-{name}-{request.playbook.stem}-{stamp}.log"
     return RunPlan(

@@ -16,6 +16,8 @@ import pytest
 from testinfra.backend.base import CommandResult
 from testinfra.host import Host
 
+from .. import site
+
 # tests/infra/conftest.py: what the checks of this module do to the host.
 pytestmark = pytest.mark.readonly
 
@@ -79,15 +81,20 @@ def input_chain(host: Host) -> str:
     return host.check_output("nft list chain inet bureau_filter input")
 
 
-def declared_ports(host: Host) -> tuple[set[int], set[int]]:
-    """TCP ports accepted by the live input chain: (open to all, restricted to sources)."""
-    open_to_all: set[int] = set()
-    restricted: set[int] = set()
+def ruleset_ports(host: Host) -> site.FirewallPorts:
+    """TCP ports the live input chain accepts: (open to all, restricted to sources)."""
+    found = site.FirewallPorts()
     for line in input_chain(host).splitlines():
         match = re.search(r"tcp dport (\d+) .*accept", line)
         if match:
-            (restricted if "saddr" in line else open_to_all).add(int(match[1]))
-    return open_to_all, restricted
+            found.add(match[1], "saddr" in line)
+    return found
+
+
+def declared_ports(host: Host) -> site.FirewallPorts:
+    """What the roles the inventory gives this host declare (tests/infra/site.py),
+    never what the ruleset under test says."""
+    return site.firewall_ports(host.backend.get_hostname())
 
 
 def listening_tcp_ports(host: Host) -> set[int]:
@@ -201,18 +208,30 @@ def test_firewall_input_policy_is_drop(host: Host) -> None:
     assert host.run("nft -c -f /etc/nftables.conf").rc == 0
 
 
+def test_firewall_opens_only_the_ports_the_roles_declare(host: Host) -> None:
+    """The live ruleset accepts exactly the roles' `<role>__firewall_ports` and SSH:
+    a port opened by hand, or by a role that did not declare it, fails here."""
+    declared, live = declared_ports(host), ruleset_ports(host)
+    undeclared = (live.open_to_all - declared.open_to_all) | (live.restricted - declared.restricted)
+    assert not undeclared, f"open in the ruleset, declared by no role: {sorted(undeclared)}"
+    missing = (declared.open_to_all - live.open_to_all) | (declared.restricted - live.restricted)
+    assert not missing, f"declared by a role, not open in the ruleset: {sorted(missing)}"
+
+
 def test_firewall_lets_only_declared_ports_through(host: Host, clients: list[Host]) -> None:
-    """From every peer: a declared port answers, a listening undeclared one does not."""
-    open_to_all, restricted = declared_ports(host)
+    """From every peer: a declared port answers; any other port that listens or
+    that the ruleset accepts is dropped (not refused: the firewall drops it
+    before anything could answer)."""
+    declared, live = declared_ports(host), ruleset_ports(host)
     ssh_port = int(sshd_settings(host)["port"])
     listening = listening_tcp_ports(host)
     assert ssh_port in listening
-    checked = sorted(listening - restricted)
-    expected = {port: "open" if port in open_to_all else "blocked" for port in checked}
+    assert ssh_port in declared.open_to_all | declared.restricted
+    checked = sorted((listening | live.open_to_all | declared.open_to_all) - declared.restricted)
+    expected = {port: "open" if port in declared.open_to_all else "dropped" for port in checked}
     for peer in clients:
         seen = probe(peer, address_of(host), checked)
-        verdicts = {p: "open" if v == "open" else "blocked" for p, v in seen.items()}
-        assert verdicts == expected, f"from {peer.backend.get_pytest_id()}: {seen}"
+        assert seen == expected, f"from {peer.backend.get_pytest_id()}: {seen}"
 
 
 # --- Kernel settings and audit (hosts with a kernel of their own) --------
