@@ -1,7 +1,7 @@
 """Mail throughput: authenticated submission → Rspamd milter → LMTP delivery.
 
-Runs against a host where the mail roles are deployed (the molecule `mail`
-scenario's container by default: `molecule converge -s mail` first; or the
+Runs against a host where the mail roles are deployed (the molecule `suite`
+scenario's container by default: `molecule converge -s suite` first; or the
 rehearsal host with `--container bureau-rehearsal-suite`). It:
 
 1. creates throwaway sender and recipient agents in the host's directory
@@ -298,7 +298,7 @@ def write_results(report: dict[str, object]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.mail_throughput", description=__doc__)
-    parser.add_argument("--container", default="bureau-molecule-mail")
+    parser.add_argument("--container", default="bureau-molecule-suite")
     parser.add_argument("--messages", type=int, default=1500)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--senders", type=int, default=16)
