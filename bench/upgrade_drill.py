@@ -7,6 +7,7 @@ them).
 Steps, on the suite scenario's container:
   destroy, create (Debian 12 image)
   converge-12        site.yml + the suite's test agents, on Debian 12
+  idempotence-12     a second deploy on Debian 12 changes nothing
   verify-12          every role's checks on Debian 12 (skipped with --quick)
   load               mails, a shared agenda, a contact, a TOTP enrolment and
                      a portal session, with real clients (tests/infra/upgrade)
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         ("destroy", [*molecule, "destroy", "-s", "suite"], on_12),
         ("create", [*molecule, "create", "-s", "suite"], on_12),
         ("converge-12", [*molecule, "converge", "-s", "suite"], on_12),
+        ("idempotence-12", [*molecule, "idempotence", "-s", "suite"], on_12),
         *([] if args.quick else [("verify-12", [*molecule, "verify", "-s", "suite"], on_12)]),
         ("load", [*verify, "--every-file", "suite", "upgrade", "-k", "agents_keep"], on_12),
         ("upgrade", [*molecule, "side-effect", "-s", "suite"], on_13),
