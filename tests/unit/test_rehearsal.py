@@ -95,6 +95,18 @@ def test_network_is_labelled_for_down() -> None:
     ]  # fmt: skip
 
 
+def test_down_forgets_what_belonged_to_the_containers(tmp_path) -> None:
+    """The demo passwords and the CA of removed containers would make the next
+    `up` refuse to write new ones (after its deploy); the vault stays."""
+    for name in ("demo-passwords.csv", "ca.crt", "vault-pass"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    said: list[str] = []
+    gone = rehearsal.forget_containers_state(tmp_path, said.append)
+    assert sorted(Path(p).name for p in gone) == ["ca.crt", "demo-passwords.csv"]
+    assert (tmp_path / "vault-pass").exists()
+    assert len(said) == 2
+
+
 def test_hosts_and_their_services_come_from_the_inventory(make_inventory) -> None:
     hosts = (
         "---\nall:\n  children:\n    rehearsal:\n      hosts:\n"

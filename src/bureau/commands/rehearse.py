@@ -15,7 +15,7 @@ from bureau.core import inventory as inv
 from bureau.core import rehearsal, welcome
 from bureau.core.deploy import deploy
 from bureau.core.progress import make_console
-from bureau.core.settings import project_root
+from bureau.core.settings import project_root, state_dir
 
 INVENTORY = inventory_option("A rehearsal inventory (its hosts become containers).")
 
@@ -59,7 +59,8 @@ def up(inventory: Path, playbook: str, no_deploy: bool) -> None:
 def down(inventory: Path) -> None:
     """Remove the containers and network `up` created for INVENTORY, nothing else."""
     name = (inventory if inventory.is_dir() else inventory.parent).resolve().name
-    removed = rehearsal.down(name, _log)
+    project = project_root(inventory if inventory.exists() else None)
+    removed = rehearsal.down(name, _log, state_dir(project, name))
     if not removed:
         _log(f"nothing to remove for rehearsal '{name}'")
 

@@ -250,8 +250,9 @@ def start(project: Path, inventory_path: Path, log: Log) -> inv.Inventory:
     return loaded
 
 
-def down(inventory_name: str, log: Log) -> list[str]:
-    """Remove the containers and network labelled for this rehearsal; return what went."""
+def down(inventory_name: str, log: Log, state: Path | None = None) -> list[str]:
+    """Remove the containers and network labelled for this rehearsal, and what `up`
+    wrote about those containers in `state` (.bureau/<name>); return what went."""
     require("docker", "run scripts/host-setup (or `make host`) to install the engine")
     selector = f"label={LABEL}={inventory_name}"
     removed: list[str] = []
@@ -267,7 +268,26 @@ def down(inventory_name: str, log: Log) -> list[str]:
         run(["docker", "network", "rm", network])
         log(f"removed network {network}")
         removed.append(network)
+    if containers and state is not None:
+        removed += forget_containers_state(state, log)
     return removed
+
+
+# What `up` wrote about the containers themselves: the demo agents' initial
+# passwords and the CA lived in the removed directory and pki host. Kept, the
+# passwords file made the next `up` refuse to write new ones after its deploy.
+CONTAINER_STATE = ("demo-passwords.csv", "ca.crt")
+
+
+def forget_containers_state(state: Path, log: Log) -> list[str]:
+    gone: list[str] = []
+    for name in CONTAINER_STATE:
+        path = state / name
+        if path.exists():
+            path.unlink()
+            log(f"removed {path.name} (it belonged to the removed containers)")
+            gone.append(str(path))
+    return gone
 
 
 def status(inventory: inv.Inventory) -> list[HostStatus]:
