@@ -50,6 +50,26 @@ def run_command(name: str, argv: list[str], env: dict[str, str], log: Path) -> S
     )
 
 
+def write_results(name: str, title: str, result: dict, steps: list[Step], logs: str) -> None:
+    """bench/results/<name>.json (the whole result) and .md (a table of the steps)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = [
+        f"# {title}",
+        "",
+        "| step | seconds | exit | load before → after |",
+        "|---|---|---|---|",
+        *(
+            f"| {s.name} | {s.seconds} | {s.returncode} "
+            f"| {s.load_before:.1f} → {s.load_after:.1f} |"
+            for s in steps
+        ),
+        "",
+        f"Logs: `.bureau/logs/{logs}/` (not kept in the repository).",
+    ]
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+
+
 def run_step(name: str, env: dict[str, str], log: Path) -> Step:
     return run_command(name, [str(BIN / "molecule"), name, "-s", "suite"], env, log)
 
@@ -80,22 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         "steps": [asdict(s) for s in steps],
         "ok": all(s.returncode == 0 for s in steps),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"suite-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = [
-        f"# Suite scenario, step by step ({stamp} UTC, {os.cpu_count()} CPUs)",
-        "",
-        "| step | seconds | exit | load before → after |",
-        "|---|---|---|---|",
-        *(
-            f"| {s.name} | {s.seconds} | {s.returncode} "
-            f"| {s.load_before:.1f} → {s.load_after:.1f} |"
-            for s in steps
-        ),
-        "",
-        f"Logs: `.bureau/logs/bench-suite-{stamp}/` (not kept in the repository).",
-    ]
-    (RESULTS / f"suite-{stamp}.md").write_text("\n".join(lines) + "\n")
+    write_results(
+        f"suite-{stamp}",
+        f"Suite scenario, step by step ({stamp} UTC, {os.cpu_count()} CPUs)",
+        result,
+        steps,
+        f"bench-suite-{stamp}",
+    )
     return 0 if result["ok"] else 1
 
 

@@ -27,14 +27,13 @@ results in bench/results/upgrade-drill-<UTC time>.json and .md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 from dataclasses import asdict
 
-from bench.suite import BIN, RESULTS, ROOT, Step, run_command
+from bench.suite import BIN, ROOT, Step, run_command, write_results
 
 CONTAINER = "bureau-molecule-suite"
 
@@ -105,23 +104,14 @@ def main(argv: list[str] | None = None) -> int:
         "steps": [asdict(s) for s in steps],
         "ok": ok,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"upgrade-drill-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = [
-        f"# Upgrade drill, Debian 12 → 13 ({stamp} UTC, {os.cpu_count()} CPUs): "
+    write_results(
+        f"upgrade-drill-{stamp}",
+        f"Upgrade drill, Debian 12 → 13 ({stamp} UTC, {os.cpu_count()} CPUs): "
         + ("passed" if ok else "FAILED"),
-        "",
-        "| step | seconds | exit | load before → after |",
-        "|---|---|---|---|",
-        *(
-            f"| {s.name} | {s.seconds} | {s.returncode} "
-            f"| {s.load_before:.1f} → {s.load_after:.1f} |"
-            for s in steps
-        ),
-        "",
-        f"Logs: `.bureau/logs/upgrade-drill-{stamp}/` (not kept in the repository).",
-    ]
-    (RESULTS / f"upgrade-drill-{stamp}.md").write_text("\n".join(lines) + "\n")
+        result,
+        steps,
+        f"upgrade-drill-{stamp}",
+    )
     return 0 if ok else 1
 
 

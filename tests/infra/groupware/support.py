@@ -12,6 +12,8 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import caldav
+
 from ..site import DOMAIN
 from ..testsupport import Agent, agent, messages_with
 
@@ -148,3 +150,19 @@ def vevent(
         )
     lines += ["END:VEVENT", "END:VCALENDAR", ""]
     return "\r\n".join(lines)
+
+
+def personal_calendar(ca_file: str, reader: str, owner: str) -> caldav.Calendar:
+    """The owner's personal agenda, as `reader`'s CalDAV client sees it."""
+    who = agent(reader)
+    client = caldav.DAVClient(
+        url=f"https://{WEB}/SOGo/dav/{reader}/",
+        username=who.uid,
+        password=who.password,
+        ssl_verify_cert=ca_file,
+        timeout=TIMEOUT,
+    )
+    if reader == owner:
+        # SOGo makes an agent's personal agenda on the first look at its home.
+        client.principal().calendars()
+    return client.calendar(url=f"https://{WEB}/SOGo/dav/{owner}/Calendar/personal/")

@@ -10,12 +10,11 @@ import ssl
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import caldav
 import pytest
 from caldav.lib import error as caldav_error
 from playwright.sync_api import Browser
 
-from ..groupware.support import WEB, agent, imap_fetch, share, vevent
+from ..groupware.support import WEB, agent, imap_fetch, personal_calendar, share, vevent
 from ..site import DOMAIN, name
 from ..testsupport import artifacts_dir
 
@@ -27,18 +26,6 @@ ABLA = "abla.adjo-amegan"
 YAO = "yao.de-souza"
 EDEM = "edem.kodjo"  # of the same ministry, with no share of his own on Kokou's agenda
 MINISTRY = "mef"
-
-
-def calendar_of(ca_file: str, reader: str, owner: str) -> caldav.Calendar:
-    who = agent(reader)
-    client = caldav.DAVClient(
-        url=f"https://{WEB}/SOGo/dav/{reader}/",
-        username=who.uid,
-        password=who.password,
-        ssl_verify_cert=ca_file,
-        timeout=30,
-    )
-    return client.calendar(url=f"https://{WEB}/SOGo/dav/{owner}/Calendar/personal/")
 
 
 def test_a_mail_submitted_on_587_is_read_over_imap_and_in_the_webmail(
@@ -88,21 +75,21 @@ def test_an_agenda_shared_with_a_ministry_is_seen_by_a_member(
     start = (datetime.now(UTC) + timedelta(days=3)).replace(
         hour=9, minute=0, second=0, microsecond=0
     )
-    own = calendar_of(ca_file, KOKOU, KOKOU)
+    own = personal_calendar(ca_file, KOKOU, KOKOU)
     own.save_event(vevent(f"Conseil de direction {token}", start))
     # Read-only for the whole ministry (its group, as SOGo's interface does it).
     share(
         tls, KOKOU, "Calendar/personal", f"@{MINISTRY}", ["PublicViewer", "ConfidentialDAndTViewer"]
     )
 
-    seen = calendar_of(ca_file, EDEM, KOKOU).search(
+    seen = personal_calendar(ca_file, EDEM, KOKOU).search(
         start=start - timedelta(hours=1), end=start + timedelta(hours=2), event=True
     )
     assert any(token in event.data for event in seen), "a member of the ministry does not see it"
 
     # An agent of another ministry does not.
     try:
-        outside = calendar_of(ca_file, YAO, KOKOU).search(
+        outside = personal_calendar(ca_file, YAO, KOKOU).search(
             start=start - timedelta(hours=1), end=start + timedelta(hours=2), event=True
         )
     except caldav_error.DAVError:

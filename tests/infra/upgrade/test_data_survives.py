@@ -21,18 +21,17 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-import caldav
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext
 from testinfra.host import Host
 
 from ..groupware.support import (
     ABLA,
     KOKOU,
-    WEB,
     YAO,
     agent,
     imap_fetch,
+    personal_calendar,
     request,
     share,
     vevent,
@@ -63,21 +62,6 @@ def agents_by_uuid(host: Host) -> dict[str, str]:
     return found
 
 
-def dav_calendar(ca_file: str, reader: str, owner: str) -> caldav.Calendar:
-    who = agent(reader)
-    client = caldav.DAVClient(
-        url=f"https://{WEB}/SOGo/dav/{reader}/",
-        username=who.uid,
-        password=who.password,
-        ssl_verify_cert=ca_file,
-        timeout=30,
-    )
-    if reader == owner:
-        # SOGo makes an agent's personal agenda on the first look at its home.
-        client.principal().calendars()
-    return client.calendar(url=f"https://{WEB}/SOGo/dav/{owner}/Calendar/personal/")
-
-
 def fingerprints(messages: list[email.message.Message]) -> dict[str, str]:
     """Message-ID → SHA-256 of the message's text and attachments, decoded."""
     found = {}
@@ -90,23 +74,11 @@ def fingerprints(messages: list[email.message.Message]) -> dict[str, str]:
     return found
 
 
-def enrol_totp(page: Page, portal: Portal, uid: str) -> str:
-    """Register a TOTP as the agent would with a phone; return the secret shown."""
-    page.goto(PORTAL)
-    portal.login(page, uid)
-    page.goto(PORTAL + "2fregisters/totp")
-    secret = ""
-    for _ in range(40):  # the portal's CSP forbids evaluated scripts: poll from here
-        secret = page.inner_text("#secret").replace(" ", "")
-        if secret:
-            break
-        page.wait_for_timeout(500)
-    assert secret, "the portal showed no TOTP secret"
-    page.fill("#TOTPName", "drill")
-    page.fill("#code", totp(secret, time.time()))
-    page.click("#verify")
-    page.wait_for_load_state("networkidle")
-    return secret
+def fresh_context(browser: Browser) -> BrowserContext:
+    """A new browser profile (no cookie): one agent's browser."""
+    context = browser.new_context(ignore_https_errors=True, locale="fr-FR")
+    context.set_default_timeout(20_000)
+    return context
 
 
 def forget_second_factors(host: Host, uid: str) -> None:
@@ -157,10 +129,10 @@ def test_load_what_agents_keep(
     # An event in Kokou's agenda, shared read-only with Abla, who sees it.
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
     summary = f"Comité de suivi {token}"
-    owned = dav_calendar(ca_file, KOKOU, KOKOU)
+    owned = personal_calendar(ca_file, KOKOU, KOKOU)
     event = owned.save_event(vevent(summary, start))
     share(tls, KOKOU, "Calendar/personal", ABLA, ["PublicViewer", "ConfidentialDAndTViewer"])
-    seen = dav_calendar(ca_file, ABLA, KOKOU).search(
+    seen = personal_calendar(ca_file, ABLA, KOKOU).search(
         start=start - timedelta(hours=1), end=start + timedelta(hours=2), event=True
     )
     assert any(summary in e.data for e in seen), "Abla does not see the shared event"
@@ -182,16 +154,17 @@ def test_load_what_agents_keep(
 
     # A TOTP enrolment (Yao) and an open portal session (Abla).
     portal = Portal(artifacts_dir("upgrade"))
-    context = browser.new_context(ignore_https_errors=True, locale="fr-FR")
-    context.set_default_timeout(20_000)
+    context = fresh_context(browser)
     # A device left by an earlier load would be asked for instead of a new one.
     forget_second_factors(host, YAO)
     try:
-        state["totp"] = {"uid": YAO, "secret": enrol_totp(context.new_page(), portal, YAO)}
+        page = context.new_page()
+        page.goto(PORTAL)
+        portal.login(page, YAO)
+        state["totp"] = {"uid": YAO, "secret": portal.register_totp(page, "drill")}
     finally:
         context.close()
-    context = browser.new_context(ignore_https_errors=True, locale="fr-FR")
-    context.set_default_timeout(20_000)
+    context = fresh_context(browser)
     try:
         page = context.new_page()
         page.goto(PORTAL)
@@ -231,7 +204,7 @@ def test_check_everything_loaded_is_still_there(
     # The event, in Kokou's agenda and through Abla's share.
     start = datetime.fromisoformat(state["event"]["start"])
     for reader in (KOKOU, ABLA):
-        seen = dav_calendar(ca_file, reader, KOKOU).search(
+        seen = personal_calendar(ca_file, reader, KOKOU).search(
             start=start - timedelta(hours=1), end=start + timedelta(hours=2), event=True
         )
         if not any(state["event"]["summary"] in e.data for e in seen):
@@ -243,8 +216,7 @@ def test_check_everything_loaded_is_still_there(
         problems.append(f"contact: HTTP {status} {body[:200]!r}")
 
     # The open session still opens the portal without a login.
-    context = browser.new_context(ignore_https_errors=True, locale="fr-FR")
-    context.set_default_timeout(20_000)
+    context = fresh_context(browser)
     portal = Portal(artifacts_dir("upgrade"))
     try:
         context.add_cookies(
@@ -268,8 +240,7 @@ def test_check_everything_loaded_is_still_there(
         context.close()
 
     # The TOTP enrolment: a login asks for the code, and the old secret's code opens.
-    context = browser.new_context(ignore_https_errors=True, locale="fr-FR")
-    context.set_default_timeout(20_000)
+    context = fresh_context(browser)
     try:
         page = context.new_page()
         page.goto(PORTAL)
