@@ -42,6 +42,10 @@ def log_in(browser, who: Agent, sso_enabled: bool):  # type: ignore[no-untyped-d
     context = browser.new_context(ignore_https_errors=True, locale="fr-FR")
     page = context.new_page()
     page.set_default_timeout(45_000)
+    # Every answer on the way in, for the report when the way in fails.
+    answers: list[str] = []
+    page.on("response", lambda r: answers.append(f"{r.status} {r.url}"))
+    page.on("requestfailed", lambda r: answers.append(f"FAILED {r.failure} {r.url}"))
     page.goto(f"https://{WEB}/")
     if sso_enabled:
         page.wait_for_url(f"https://{PORTAL}/**")
@@ -53,7 +57,13 @@ def log_in(browser, who: Agent, sso_enabled: bool):  # type: ignore[no-untyped-d
         page.fill("input[name=username]", who.uid)
         page.fill("input[name=password]", who.password)
         page.keyboard.press("Enter")
-    page.wait_for_url(f"https://{WEB}/SOGo/so/{who.uid}/**")
+    try:
+        page.wait_for_url(f"https://{WEB}/SOGo/so/{who.uid}/**")
+    except Exception:
+        page.screenshot(path=str(artifacts_dir("groupware") / f"login-{who.uid}.png"))
+        raise AssertionError(
+            f"{who.uid} did not reach SOGo after logging in; the way: " + " → ".join(answers[-15:])
+        ) from None
     return context, page
 
 
