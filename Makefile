@@ -59,6 +59,10 @@ lint: venv
 unit: venv
 	$(BIN)/pytest tests/unit
 
+# The lines of a scenario's log that say what failed (pytest's summary, Ansible's
+# fatal tasks), without colours: CI shows only the end of its output.
+failures = sed 's/\x1b\[[0-9;]*m//g' $(1) | grep -aE '^(FAILED|ERROR) [^ ]+\.py::|fatal: \[' | cut -c1-300 | tail -n 30
+
 # Each scenario's whole output goes to $(MOLECULE_LOGS)/<scenario>.log and is
 # printed in one piece when it ends (--output-sync); any failure fails the target,
 # after the running lanes have finished (--keep-going), with the failed list.
@@ -68,7 +72,9 @@ molecule: venv image
 	  BUREAU_IMAGE=$$($(BIN)/bureau image name) \
 	  BUREAU_IMAGE_BOOKWORM=$$($(BIN)/bureau image name --suite bookworm) \
 	  $(addprefix scenario-,$(SCENARIOS)) \
-	  || { echo "molecule: failed: $$(cd $(MOLECULE_LOGS) && ls *.failed | sed 's/.failed$$//' | tr '\n' ' ')" >&2; exit 1; }
+	  || { for f in $(MOLECULE_LOGS)/*.failed; do s=$$(basename $$f .failed); \
+	         echo "molecule: $$s failed:"; $(call failures,$(MOLECULE_LOGS)/$$s.log); done; \
+	       echo "molecule: failed: $$(cd $(MOLECULE_LOGS) && ls *.failed | sed 's/.failed$$//' | tr '\n' ' ')" >&2; exit 1; }
 
 scenario-%: venv
 	@start=$$(date +%s); echo "==> molecule test -s $* (log: $(MOLECULE_LOGS)/$*.log)"; \
