@@ -85,15 +85,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 WAIVERS_FILE = Path(__file__).resolve().parents[2] / "src" / "bureau" / "data" / "waivers.yml"
 
 
-def live_waivers(today: datetime.date | None = None) -> dict[str, dict]:
-    """The testinfra waivers that have not expired, by check id."""
+def live_waivers(today: datetime.date | None = None, scope: str = "testinfra") -> dict[str, dict]:
+    """The waivers of `scope` that have not expired, by check id."""
     today = today or datetime.date.today()
     entries = (
         yaml.safe_load(WAIVERS_FILE.read_text(encoding="utf-8")) if WAIVERS_FILE.exists() else []
     )
     live = {}
     for entry in entries or []:
-        if entry.get("scope") != "testinfra":
+        if entry.get("scope") != scope:
             continue
         expires = entry["expires"]
         if isinstance(expires, str):
