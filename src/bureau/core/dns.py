@@ -111,11 +111,13 @@ def build(site: MailSite) -> Zone:
     add(Record("autoconfig", "CNAME", fqdn(site.web_host), comment="Thunderbird autoconfig"))
     add(Record("autodiscover", "CNAME", fqdn(site.web_host), comment="Outlook autodiscover"))
     add(Record("_autodiscover._tcp", "SRV", f"0 1 443 autodiscover.{fqdn(site.domain)}"))
-    # The web services behind the front (web_front, sso, groupware).
+    # The web services behind the front (web_front, sso, groupware, drive).
     add(Record("auth", "CNAME", fqdn(site.web_host), comment="single sign-on portal"))
     add(Record("manager", "CNAME", fqdn(site.web_host), comment="portal manager (administrators)"))
     add(Record("mail", "CNAME", fqdn(site.web_host), comment="webmail, agendas, DAV, ActiveSync"))
     add(Record("pki", "CNAME", fqdn(site.web_host), comment="the internal CA's revocation list"))
+    add(Record("drive", "CNAME", fqdn(site.web_host), comment="drive in the browser (behind the portal)"))
+    add(Record("dav", "CNAME", fqdn(site.web_host), comment="drive for native WebDAV clients"))
     return zone
 
 

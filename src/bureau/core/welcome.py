@@ -21,6 +21,7 @@ CA_PATH = "/etc/ssl/bureau/ca.crt"
 NAMES = {
     "sso": ("auth",),
     "groupware": ("mail",),
+    "drive": ("drive", "dav"),
     "mail_transfer": ("smtp",),
     "mailbox": ("imap",),
     "directory": ("ldap",),
@@ -64,6 +65,8 @@ class Welcome:
         out += [
             "",
             f"Portal: https://auth.{self.domain}/   Webmail and agendas: https://mail.{self.domain}/",
+            f"Documents: https://drive.{self.domain}/   "
+            f"WebDAV (Explorer, Finder, rclone): https://dav.{self.domain}/users/<login>/",
             "",
             "1. Trust the rehearsal's CA (its certificate, copied here):",
             f"     {self.ca_file}",
