@@ -116,7 +116,7 @@ def build(site: MailSite) -> Zone:
     add(Record("manager", "CNAME", fqdn(site.web_host), comment="portal manager (administrators)"))
     add(Record("mail", "CNAME", fqdn(site.web_host), comment="webmail, agendas, DAV, ActiveSync"))
     add(Record("pki", "CNAME", fqdn(site.web_host), comment="the internal CA's revocation list"))
-    add(Record("drive", "CNAME", fqdn(site.web_host), comment="drive in the browser (behind the portal)"))
+    add(Record("drive", "CNAME", fqdn(site.web_host), comment="drive, in the browser (portal)"))
     add(Record("dav", "CNAME", fqdn(site.web_host), comment="drive for native WebDAV clients"))
     return zone
 

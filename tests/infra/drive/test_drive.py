@@ -241,6 +241,72 @@ def test_a_hostile_colleague_reaches_nothing_else(tls, token: str) -> None:  # t
     assert request(tls, "DELETE", own, ABLA)[0] == 204
 
 
+LIBREOFFICE = Path(__file__).with_name("libreoffice_client.py")
+
+
+def locks_of(tls, path: str) -> bytes:  # type: ignore[no-untyped-def]
+    """The lockdiscovery property of a document, as Abla reads it."""
+    body = b'<?xml version="1.0"?><propfind xmlns="DAV:"><prop><lockdiscovery/></prop></propfind>'
+    status, _, answer = request(
+        tls, "PROPFIND", path, ABLA, body, {"Depth": "0", "Content-Type": "application/xml"}
+    )
+    assert status == 207, status
+    return answer
+
+
+def test_libreoffice_opens_a_document_of_the_drive_and_locks_it(  # type: ignore[no-untyped-def]
+    client_prefix, tls, tmp_path: Path, token: str
+) -> None:
+    """LibreOffice (headless, as on an agent's PC, Debian's python3-uno)
+    opens a document straight from the drive: the server holds its lock
+    (a colleague's write gets 423) until LibreOffice closes it; its save
+    goes back to the drive (waived while LibreOffice 7.4's headless save
+    over WebDAV fails: waivers.yml)."""
+    who = agent(ABLA)
+    name = f"{token}.odt"
+    local = tmp_path / name
+    made = subprocess.run(
+        ["/usr/bin/python3", str(LIBREOFFICE), "create", str(local), "Premier jet"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert "CREATED" in made.stdout, made.stdout + made.stderr[-2000:]
+    path = f"/users/{ABLA}/{name}"
+    assert request(tls, "PUT", path, ABLA, local.read_bytes())[0] == 201
+    url = f"vnd.sun.star.webdavs://{who.uid}:{who.password}@{DAV}{path}"
+    office = subprocess.Popen(
+        [*client_prefix, "/usr/bin/python3", str(LIBREOFFICE), "edit", url, "Deuxième jet"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert office.stdout.readline().strip() == "OPEN", office.stderr.read()[-2000:]
+        assert b"locktoken" in locks_of(tls, path), "LibreOffice holds no lock on the server"
+        # Abla's colleague may write in her ministry's folder, not in hers; the
+        # lock is what refuses Abla's own second client here.
+        assert request(tls, "PUT", path, ABLA, b"another client")[0] == 423
+        office.stdin.write("save\n")
+        office.stdin.flush()
+        saved = office.stdout.readline().strip()
+        assert office.stdout.readline().strip() == "CLOSED"
+        assert office.wait(60) == 0
+        said = office.stderr.read()
+    finally:
+        if office.poll() is None:
+            office.kill()
+    assert b"locktoken" not in locks_of(tls, path), "LibreOffice left its lock behind"
+    assert request(tls, "PUT", path, ABLA, local.read_bytes())[0] in (200, 204)
+    assert request(tls, "DELETE", path, ABLA)[0] == 204
+    if saved != "SAVED" and "libreoffice.save" not in live_waivers(scope="drive"):
+        raise AssertionError(f"LibreOffice could not save to the drive: {saved}\n{said[-3000:]}")
+
+
 @pytest.mark.readonly
 def test_no_identity_but_the_checked_password(tls) -> None:  # type: ignore[no-untyped-def]
     """A disabled agent, a wrong password, a forged identity header: 401."""
