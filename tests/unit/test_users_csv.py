@@ -136,3 +136,8 @@ def test_the_command_exits_2_without_a_traceback(
     assert main(["users", "import", str(path), "--domain", "gouv.tg"]) == 2
     err = capsys.readouterr().err
     assert f"{path}:2: title:" in err and "fix:" in err and "Traceback" not in err
+
+
+def test_a_drive_quota_that_is_not_a_quota_names_its_field() -> None:
+    text = "given_name,surname,ministry,drive_quota\nAfi,Akakpo,mef,beaucoup\nYao,Mensah,men,0\n"
+    assert problems(text) == [(2, "drive_quota"), (3, "drive_quota")]

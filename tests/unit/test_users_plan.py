@@ -152,3 +152,17 @@ def test_an_address_of_another_agent_is_a_conflict() -> None:
 def test_generated_uids_avoid_addresses_already_used() -> None:
     result = build(rows("Yao,Mensah,mef,,,,yao.mensah@gouv.tg,,,E1", "Yao,Mensah,men,,,,,,,E2"))
     assert uids(result) == {"E1": "yao.mensah2", "E2": "yao.mensah3"}
+
+
+def test_a_drive_quota_is_set_from_the_file_and_otherwise_kept() -> None:
+    header = "given_name,surname,ministry,drive_quota,employee_id\n"
+    with_quota = csvinput.parse(header + "Kokou,Agbéko,mef,20480,E1\n", "a.csv", "gouv.tg")
+    assert with_quota[0].drive_quota == 20480
+    created = build(with_quota)
+    assert created.creates[0].attrs["bureauDriveQuota"] == ("20480",)
+    entries, groups = applied(created, [], {})
+    # A later file without the column keeps it (an administrator may have set it).
+    without = csvinput.parse(header + "Kokou,Agbéko,mef,,E1\n", "a.csv", "gouv.tg")
+    assert build(without, entries, groups).empty
+    # Nobody gets one by default: the drive's site default applies.
+    assert "bureauDriveQuota" not in build(rows("Abla,Adjo,msh,,,,,,,E2")).creates[0].attrs

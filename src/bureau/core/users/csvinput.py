@@ -3,7 +3,7 @@
 Columns (header row required, names as below, any order):
   given_name, surname, ministry            required
   title, phone, mail, aliases, quota,      optional
-  uid, employee_id
+  drive_quota, uid, employee_id
 UTF-8 (a BOM is accepted); comma-separated, or semicolon-separated as French
 spreadsheet exports write it (detected from the header line). No field may be
 longer than MAX_FIELD characters; whatever the csv module cannot read is a
@@ -26,7 +26,7 @@ from bureau.core.users.reference import Ministry, ministries
 from bureau.errors import BadInput, Problem
 
 REQUIRED = ("given_name", "surname", "ministry")
-OPTIONAL = ("title", "phone", "mail", "aliases", "quota", "uid", "employee_id")
+OPTIONAL = ("title", "phone", "mail", "aliases", "quota", "drive_quota", "uid", "employee_id")
 COLUMNS = REQUIRED + OPTIONAL
 MAX_QUOTA_MIB = 1024 * 1024  # 1 TiB
 MAX_PROBLEMS = 200
@@ -57,6 +57,7 @@ class AgentRow:
     mail: str | None = None
     aliases: tuple[str, ...] = ()
     quota: int | None = None
+    drive_quota: int | None = None
     uid: str | None = None
     employee_id: str | None = None
 
@@ -191,6 +192,7 @@ class _Checker:
                 if checked:
                     aliases.append(checked)
         quota = self.quota(line, fields.get("quota", "").strip())
+        drive_quota = self.quota(line, fields.get("drive_quota", "").strip(), "drive_quota")
         uid = fields.get("uid", "").strip().lower() or None
         if uid is not None:
             if not naming.valid_uid(uid):
@@ -227,18 +229,19 @@ class _Checker:
             mail=mail,
             aliases=tuple(dict.fromkeys(aliases)),
             quota=quota,
+            drive_quota=drive_quota,
             uid=uid,
             employee_id=employee_id,
         )
 
-    def quota(self, line: int, value: str) -> int | None:
+    def quota(self, line: int, value: str, field: str = "quota") -> int | None:
         if not value:
             return None
         if value.isdigit() and 1 <= int(value) <= MAX_QUOTA_MIB:
             return int(value)
         self.problem(
             line,
-            "quota",
+            field,
             f"{value!r} is not a quota",
             f"write a whole number of MiB between 1 and {MAX_QUOTA_MIB}, e.g. 2048",
         )

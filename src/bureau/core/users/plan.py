@@ -46,6 +46,7 @@ MANAGED = (
     "employeeNumber",
     "bureauMailAlias",
     "bureauMailQuota",
+    "bureauDriveQuota",
     "bureauAccountStatus",
 )
 # Multi-valued attributes compared as sets of lower-case values.
@@ -329,6 +330,11 @@ def desired(
         "bureauMailQuota": (str(row.quota),)
         if row.quota
         else kept("bureauMailQuota", str(target.default_quota)),
+        # The drive's quota: the file's, else the one an administrator set, else
+        # none (the drive's site default applies).
+        "bureauDriveQuota": (str(row.drive_quota),)
+        if row.drive_quota
+        else kept("bureauDriveQuota", ""),
         "bureauAccountStatus": (ACTIVE,),
     }
 
