@@ -145,10 +145,11 @@ def container_address(container: str) -> str:
 
 def agent_password(uid: str) -> str:
     """The fixture agent's password from molecule's secrets of the suite scenario."""
-    found = sorted(SECRETS.glob(f"molecule.*.suite/secrets/agent_{uid}"))
+    found = list(SECRETS.glob(f"molecule.*.suite/secrets/agent_{uid}"))
     if not found:
         raise RuntimeError(f"no password for {uid} under {SECRETS}/molecule.*.suite/secrets")
-    return found[-1].read_text(encoding="utf-8").split()[0]
+    newest = max(found, key=lambda path: path.stat().st_mtime)
+    return newest.read_text(encoding="utf-8").split()[0]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -314,7 +315,8 @@ class Puts:
     folder: str
     files: int
     clients: int
-    files_in_quota_root_before: int
+    # find(1)'s lines under the ministry folder (itself included).
+    entries_in_quota_root_before: int
     created: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     rate: float = 0.0
@@ -451,8 +453,10 @@ def propfinds(front: Front, meter: Meter, path: str, body: bytes, count: int, na
 
 
 def wait_for_drive(front: Front, path: str, wait: float) -> None:
-    """The container may be re-converged by someone else: wait until the
-    agent's folder answers (with the right password only: no ban)."""
+    """The container may be re-converged by someone else: wait while the
+    front or Apache is down (no answer, 5xx), until the agent's folder
+    answers. Any other answer ends it at once: a 401 asked again would be
+    one more failure for fail2ban."""
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -464,6 +468,8 @@ def wait_for_drive(front: Front, path: str, wait: float) -> None:
             reason = f"HTTP {status}"
         if status == 207:
             return
+        if 0 < status < 500:
+            raise RuntimeError(f"PROPFIND {path} as {AGENT}: {reason}; is the drive deployed?")
         if time.monotonic() > deadline:
             raise RuntimeError(f"the drive does not answer ({reason}) after {wait:.0f} s")
         print(f"drive not ready ({reason}); waiting", file=sys.stderr, flush=True)
@@ -520,14 +526,14 @@ def markdown(report: dict) -> str:
         "",
         "## Small files: 4 KiB PUTs",
         "",
-        "| run | files in the quota root before | PUT/s | p50 ms | p95 ms | Apache p50 ms "
+        "| run | entries in the quota root before | PUT/s | p50 ms | p95 ms | Apache p50 ms "
         "| Apache p95 ms | Apache p50, first / last tenth | Apache p50 ms, one client "
         "| apache2 CPU ms per PUT | apache2 CPU s | nginx CPU s | client CPU s | errors |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in report["small_files"]:
         lines.append(
-            f"| {p['name']} | {p['files_in_quota_root_before']} | {p['rate']} "
+            f"| {p['name']} | {p['entries_in_quota_root_before']} | {p['rate']} "
             f"| {p['latency_p50_ms']} | {p['latency_p95_ms']} | {p['apache_p50_ms']} "
             f"| {p['apache_p95_ms']} | {p['apache_first_tenth_p50_ms']} / "
             f"{p['apache_last_tenth_p50_ms']} | {p['single_client_apache_p50_ms']} "
@@ -694,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
                 puts = outcome[0]
-                puts.name, puts.files_in_quota_root_before, puts.phase = name, before, phase
+                puts.name, puts.entries_in_quota_root_before, puts.phase = name, before, phase
                 puts.rate = round(puts.created / phase.seconds, 1) if phase.seconds else 0.0
                 server = apache_times(container, tag, "PUT", folder)
                 tenth = max(1, len(server) // 10)
@@ -754,7 +760,7 @@ def main(argv: list[str] | None = None) -> int:
             status = dav.once("DELETE", full_folder)
             report["delete_big_folder"] = {
                 "status": status,
-                "files": args.big + args.files,
+                "files": args.big + args.files + args.probe,
                 "seconds": round(time.monotonic() - started, 2),
             }
             report["small_files"] = [asdict(p) for p in runs]
