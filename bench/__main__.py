@@ -1,6 +1,6 @@
 """Run the benchmarks (what `make bench` runs): `python -m bench [NAME] [options]`.
 
-NAME: users-import, baseline, mail-throughput, or all (the default). The options
+NAME: users-import, baseline, mail-throughput, drive, or all (the default). The options
 below are users-import's; the others take theirs with `python -m bench.<module>`.
 """
 
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
         "name",
         nargs="?",
         default="all",
-        choices=["all", "users-import", "baseline", "mail-throughput"],
+        choices=["all", "users-import", "baseline", "mail-throughput", "drive"],
     )
     parser.add_argument("--count", type=int, default=70_000, help="agents to import")
     parser.add_argument(
@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import mail_throughput
 
         status |= mail_throughput.main([])
+    if args.name in ("all", "drive"):
+        from bench import drive
+
+        status |= drive.main([])
     if args.name in ("all", "users-import"):
         import_agents.run(
             count=args.count,
