@@ -183,6 +183,10 @@ def test_an_upload_past_the_quota_gets_507_and_leaves_the_folder_as_it_was(
     )
     assert status == 507, status
     assert request(tls, "DELETE", f"/users/{YAO}/{token}-1.bin", YAO)[0] == 204
+    # The use the drive keeps for the folder is its real size.
+    kept = int(host.file(f"/var/lib/bureau-drive/usage/users/{YAO}").content_string)
+    real = host.run(f"find {folder} -type f -not -path '*/.DAV/*' -printf '%s\\n'").stdout.split()
+    assert kept == sum(int(size) for size in real), (kept, real)
     # A shared folder's quota (8 MiB).
     assert request(tls, "PUT", f"/shares/{SHARE}/{token}.bin", KOKOU, os.urandom(9 * MIB))[0] == 507
 
@@ -351,8 +355,15 @@ def test_failed_logins_are_counted_by_fail2ban(host) -> None:  # type: ignore[no
         "[Sun Dec 06 10:00:00.123456 2026] [auth_basic:error] [pid 10:tid 11] "
         '[client 192.0.2.7:0] AH01617: user x: authentication failure for "/": Password Mismatch'
     )
-    test = host.run(f"fail2ban-regex '{line}' apache-auth")
+    test = host.run(f"fail2ban-regex '{line}' bureau-drive")
     assert "1 matched" in test.stdout, test.stdout
+    # A logged-in agent refused a folder is no password guesser.
+    refused = (
+        "[Sun Dec 06 10:00:00.123456 2026] [authz_core:error] [pid 10:tid 11] "
+        '[client 192.0.2.7:0] AH01631: user kokou: authorization failure for "/users/abla/": '
+    )
+    test = host.run(f"fail2ban-regex '{refused}' bureau-drive")
+    assert "0 matched" in test.stdout, test.stdout
 
 
 def litmus_failures(output: str) -> list[str]:
