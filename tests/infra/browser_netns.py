@@ -43,7 +43,7 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -118,12 +118,13 @@ def _socket_path(directory: str | Path, port: int) -> str:
 
 
 class _OuterRelay:
-    """Listens on `<directory>/<port>.sock` for each port and joins every
-    connection to `address:port`, on an event loop in a thread of its own."""
+    """Listens on `<directory>/<port>.sock` for each port of `targets` and
+    joins every connection to its target (host, port), on an event loop in a
+    thread of its own."""
 
-    def __init__(self, directory: str, address: str) -> None:
+    def __init__(self, directory: str, targets: Mapping[int, tuple[str, int]]) -> None:
         self.directory = directory
-        self.address = address
+        self.targets = dict(targets)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -141,8 +142,8 @@ class _OuterRelay:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         servers = []
-        for port in PORTS:
-            connect = functools.partial(asyncio.open_connection, self.address, port)
+        for port, (host, target_port) in self.targets.items():
+            connect = functools.partial(asyncio.open_connection, host, target_port)
             servers.append(
                 await asyncio.start_unix_server(
                     functools.partial(_join, connect), path=_socket_path(self.directory, port)
@@ -315,7 +316,7 @@ def launch(
     # A short path: a Unix socket's path is limited to 107 bytes.
     with (
         tempfile.TemporaryDirectory(prefix="bureau-netns-") as directory,
-        _OuterRelay(directory, address),
+        _OuterRelay(directory, {port: (address, port) for port in PORTS}),
     ):
         browser = browser_type.launch(
             executable_path=_wrapper(directory, executable),
