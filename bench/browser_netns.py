@@ -23,7 +23,7 @@ Without the Bureau suite, it:
    navigation's error or a failed request), and any other failure.
 
 Run: `python -m bench.browser_netns [--loads 40] [--ms 1500] [--churn both]
-[--front nginx]`
+[--pause 0] [--front nginx]`
 (root, or a member of the docker group); results go to
 bench/results/browser-netns-<UTC time>.json and .md. Everything it creates is
 named bureau-netns-probe* and removed at the end.
@@ -223,6 +223,7 @@ class Churn:
 
     image: str
     mode: str
+    pause: float = 0.0
     cycles: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -249,6 +250,7 @@ class Churn:
                 if done.returncode != 0 and len(self.errors) < 10:
                     self.errors.append(f"docker {' '.join(step)}: {done.stderr.strip()}")
             self.cycles += 1
+            self._stop.wait(self.pause)
 
     def __enter__(self) -> Churn:
         if self.mode == "containers":
@@ -269,6 +271,8 @@ class Tally:
     other_failures: int = 0
     seconds: float = 0.0
     examples: list[str] = field(default_factory=list)
+    # Each load's seconds, and whether Chromium said ERR_NETWORK_CHANGED in it.
+    durations: list[tuple[float, bool]] = field(default_factory=list)
 
 
 def load(browser: Browser, ms: int, tally: Tally) -> None:
@@ -286,9 +290,12 @@ def load(browser: Browser, ms: int, tally: Tally) -> None:
         failures.append(str(error).splitlines()[0])
     finally:
         context.close()
-    tally.seconds += time.monotonic() - started
+    seconds = time.monotonic() - started
+    changed = any("ERR_NETWORK_CHANGED" in f for f in failures)
+    tally.seconds += seconds
+    tally.durations.append((round(seconds, 2), changed))
     tally.loads += 1
-    if any("ERR_NETWORK_CHANGED" in f for f in failures):
+    if changed:
         tally.network_changed += 1
     elif failures:
         tally.other_failures += 1
@@ -318,7 +325,8 @@ def write_results(name: str, report: dict) -> None:
         "# Chromium and the host's network changes: direct launch against network namespace",
         "",
         f"{report['started']}, {report['machine']}; Chromium `{report['chromium']}`; "
-        f"front `{report['front']}`; churn `{report['churn']}` ({report['churn_cycles']} cycles, "
+        f"front `{report['front']}`; churn `{report['churn']}`, pause {report['pause']} s "
+        f"({report['churn_cycles']} cycles, "
         f"load average {report['load_before']:.1f} → {report['load_after']:.1f}); "
         f"each load: a navigation and two fetches, each in flight {report['ms']} ms.",
         "",
@@ -357,6 +365,12 @@ def main(argv: list[str] | None = None) -> int:
         help="what serves the browser: nginx with HTTP/2 (as the suite's web front; "
         "the default) or Python's http.server itself (HTTP/1.1)",
     )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        help="seconds between two churn cycles (0, the default: one after the other)",
+    )
     parser.add_argument("--image", help=f"the probe's image (default: {IMAGE_REPOSITORY})")
     args = parser.parse_args(argv)
 
@@ -386,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
                     checks[f"{launch} {url}"] = check(browser, url)
             version = direct.version
             load_before = os.getloadavg()[0]
-            with Churn(image, args.churn) as churn:
+            with Churn(image, args.churn, args.pause) as churn:
                 time.sleep(1)
                 for i in range(args.loads):
                     order = ("direct", "isolated") if i % 2 == 0 else ("isolated", "direct")
@@ -413,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         "image": image,
         "ms": args.ms,
         "churn": args.churn,
+        "pause": args.pause,
         "churn_cycles": churn.cycles,
         "churn_errors": churn.errors,
         "load_before": load_before,
