@@ -22,6 +22,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
+from . import browser_netns
 from .site import DOMAIN
 
 CHROMIUM = os.environ.get("BUREAU_CHROMIUM", "/usr/bin/chromium")
@@ -83,17 +84,19 @@ def artifacts_dir(*parts: str) -> Path:
 @contextmanager
 def chromium(domain: str, address: str) -> Iterator[Browser]:
     """Debian's Chromium (never a browser Playwright downloads), driven by
-    Playwright, with every name of `domain` resolving to `address`, so the
-    portal's redirects between virtual hosts work as in production."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[f"--host-resolver-rules=MAP *.{domain} {address}"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    Playwright, with every name of `domain` reaching `address` (https on 443,
+    http on 80), so the portal's redirects between virtual hosts work as in
+    production. Chromium runs in a network namespace of its own, where the
+    host's interfaces coming and going (the other CI lane's Docker networks)
+    cannot abort its requests with net::ERR_NETWORK_CHANGED; its traffic
+    reaches `address` through a relay (tests/infra/browser_netns.py). Where
+    the machine cannot make the namespace, it runs directly and says so on
+    stderr."""
+    with (
+        sync_playwright() as playwright,
+        browser_netns.launch(playwright.chromium, CHROMIUM, domain, address) as browser,
+    ):
+        yield browser
 
 
 # testssl.sh severities that fail a TLS check (nothing at or above MEDIUM).

@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 
 from ..testsupport import artifacts_dir, chromium
 from .support import (
@@ -47,16 +46,7 @@ def log_in(browser, who: Agent, sso_enabled: bool):  # type: ignore[no-untyped-d
     answers: list[str] = []
     page.on("response", lambda r: answers.append(f"{r.status} {r.url}"))
     page.on("requestfailed", lambda r: answers.append(f"FAILED {r.failure} {r.url}"))
-    # Chromium abandons a navigation when the machine's interfaces change
-    # (net::ERR_NETWORK_CHANGED): another scenario's Docker network, made or
-    # removed in the other CI lane at that moment (seen in CI). Once more then.
-    for attempt in (1, 2):
-        try:
-            page.goto(f"https://{WEB}/")
-            break
-        except PlaywrightError as err:
-            if attempt == 2 or "ERR_NETWORK_CHANGED" not in str(err):
-                raise
+    page.goto(f"https://{WEB}/")
     if sso_enabled:
         page.wait_for_url(f"https://{PORTAL}/**")
         page.fill("input[name=user]", who.uid)
