@@ -41,7 +41,8 @@ def test_an_agent_uploads_makes_a_folder_and_shares_a_link(  # type: ignore[no-u
         second = tmp_path / f"{token}-note.txt"
         second.write_text("Note de service\n", encoding="utf-8")
         page.set_input_files("#pick", [str(first), str(second)])
-        page.wait_for_function("document.querySelectorAll('#uploads li.done').length === 2")
+        # (Locators, not wait_for_function: the page's CSP forbids eval.)
+        page.locator("#uploads li.done").nth(1).wait_for()
         assert page.locator("#uploads progress").count() == 2
         page.wait_for_selector(f"#list a.file:text('{first.name}')")
 
@@ -61,8 +62,8 @@ def test_an_agent_uploads_makes_a_folder_and_shares_a_link(  # type: ignore[no-u
         row.locator("button:text('Partager')").click()
         page.fill("#share-days", "2")
         page.click("#share-make")
-        page.wait_for_function("document.querySelector('#share-result').dataset.url")
-        url = page.eval_on_selector("#share-result", "e => e.dataset.url")
+        page.locator("#share-copy").wait_for()
+        url = page.get_attribute("#share-result", "data-url")
         page.screenshot(path=str(shots / "drive-page.png"))
     except Exception:
         page.screenshot(path=str(shots / "drive-page-failed.png"))
