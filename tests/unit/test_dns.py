@@ -50,6 +50,8 @@ def test_records_cover_mail_delivery_authentication_and_clients() -> None:
     assert records[("_imaps._tcp", "SRV")] == ["0 1 993 imap.gouv.tg."]
     assert records[("_imap._tcp", "SRV")] == ["0 1 143 imap.gouv.tg."]
     assert records[("autoconfig", "CNAME")] == ["web.gouv.tg."]
+    # The drive's two names, on the web front like the other web services.
+    assert records[("drive", "CNAME")] == records[("dav", "CNAME")] == ["web.gouv.tg."]
 
 
 def test_mta_sts_policy_lists_every_mx_and_its_id_follows_the_policy() -> None:

@@ -30,6 +30,7 @@ def test_the_end_says_where_to_go_how_to_reach_it_and_who_to_be() -> None:
     assert "kossi.amouzou" in text and ".bureau/rehearsal/demo-passwords.csv" in text
     assert "imap.gouv.tg  993" in text and "smtp.gouv.tg  587" in text
     assert "suite.gouv.tg runs Debian 13 (trixie): why, in docs/operations/releases.md" in text
+    assert "https://drive.gouv.tg/" in text and "https://dav.gouv.tg/users/<login>/" in text
 
 
 def test_a_second_up_says_the_passwords_were_given_before() -> None:
