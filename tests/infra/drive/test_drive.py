@@ -60,10 +60,10 @@ def test_apache_serves_the_front_only(host) -> None:  # type: ignore[no-untyped-
     """Apache listens on the loopback only; the web front carries both names."""
     assert host.service("apache2").is_running
     assert host.service("apache2").is_enabled
-    assert host.socket("tcp://127.0.0.1:20080").is_listening
+    assert host.socket("tcp://127.0.0.1:20100").is_listening
     for socket in host.socket.get_listening_sockets():
-        if socket.endswith(":20080"):
-            assert socket == "tcp://127.0.0.1:20080", socket
+        if socket.endswith(":20100"):
+            assert socket == "tcp://127.0.0.1:20100", socket
     assert host.run("apache2ctl -t").rc == 0
 
 
