@@ -59,6 +59,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench.mail_throughput import container_address
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOMAIN = "gouv.tg"
@@ -69,7 +71,6 @@ MINISTRY = "mef"
 DRIVE_ROOT = "/srv/drive"
 STATIC_SITE = "/etc/nginx/sites-enabled/bureau-static.conf"
 SECRETS = Path.home() / ".ansible" / "tmp"
-NETWORK_ADDRESSES = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
 BLOCK = 1 << 20
 MB = 1_000_000
 TIMEOUT = 600
@@ -129,18 +130,6 @@ def docker(container: str, *argv: str, user: str | None = None, stdin: str | Non
     if done.returncode != 0:
         raise RuntimeError(f"{shlex.join(command)}:\n{done.stdout}\n{done.stderr}")
     return done.stdout
-
-
-def container_address(container: str) -> str:
-    out = subprocess.run(
-        ["docker", "inspect", "-f", NETWORK_ADDRESSES, container],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    if not out:
-        raise RuntimeError(f"container {container} has no address; is it running?")
-    return out[0]
 
 
 def agent_password(uid: str) -> str:

@@ -7,12 +7,15 @@ pytest imports tests/infra/conftest.py from it.
 
 from __future__ import annotations
 
+import base64
 import email
 import email.message
+import http.client
 import imaplib
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -51,6 +54,39 @@ class Agent:
 
 def agent(uid: str) -> Agent:
     return Agent(uid, secret(f"agent_{uid}"))
+
+
+def basic_auth(uid: str, password: str | None = None) -> str:
+    """HTTP Basic credentials of a test agent (or of her login with another password)."""
+    who = agent(uid)
+    token = base64.b64encode(f"{who.uid}:{password or who.password}".encode()).decode()
+    return f"Basic {token}"
+
+
+def https_request(
+    tls: ssl.SSLContext,
+    name: str,
+    method: str,
+    path: str,
+    uid: str | None = None,
+    body: str | bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTPS request to a site of the host under test by its name (the
+    site's names resolve to it: resolve_site_names), with the agent's HTTP
+    Basic credentials when `uid` is given; the status, the headers (lower-case
+    names) and the body."""
+    all_headers = dict(headers or {})
+    if uid:
+        all_headers["Authorization"] = basic_auth(uid)
+    connection = http.client.HTTPSConnection(name, 443, context=tls, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=all_headers)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
 
 
 def messages_with(client: imaplib.IMAP4, folder: str, token: str) -> list[email.message.Message]:

@@ -4,9 +4,7 @@ that they reach the host under test by the names agents use."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import http.client
 import os
 import shutil
 import ssl
@@ -17,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..site import DOMAIN
-from ..testsupport import agent
+from ..testsupport import agent, basic_auth, https_request
 
 DRIVE = f"drive.{DOMAIN}"
 DAV = f"dav.{DOMAIN}"
@@ -33,9 +31,7 @@ SHARE = "budget-2027"  # mef writes, msh reads, 8 MiB (molecule.yml)
 
 
 def basic(uid: str, password: str | None = None) -> str:
-    who = agent(uid)
-    token = base64.b64encode(f"{who.uid}:{password or who.password}".encode()).decode()
-    return f"Basic {token}"
+    return basic_auth(uid, password)
 
 
 def request(
@@ -49,16 +45,7 @@ def request(
 ) -> tuple[int, dict[str, str], bytes]:
     """One HTTPS request to a name of the drive (dav.<domain> by default),
     with the agent's HTTP Basic credentials when `uid` is given."""
-    all_headers = dict(headers or {})
-    if uid:
-        all_headers["Authorization"] = basic(uid)
-    connection = http.client.HTTPSConnection(name, 443, context=tls, timeout=TIMEOUT)
-    try:
-        connection.request(method, path, body=body, headers=all_headers)
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
+    return https_request(tls, name, method, path, uid, body, headers, timeout=TIMEOUT)
 
 
 def sha256_of(path: Path) -> str:

@@ -3,9 +3,7 @@ constants the tests and the fixtures of conftest.py share."""
 
 from __future__ import annotations
 
-import base64
 import email
-import http.client
 import imaplib
 import ssl
 import time
@@ -15,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import caldav
 
 from ..site import DOMAIN
-from ..testsupport import Agent, agent, messages_with
+from ..testsupport import Agent, agent, https_request, messages_with
 
 WEB = f"mail.{DOMAIN}"
 
@@ -70,10 +68,6 @@ def imap_fetch(
 INVERSE = "urn:inverse:params:xml:ns:inverse-dav"
 
 
-def https(tls: ssl.SSLContext) -> http.client.HTTPSConnection:
-    return http.client.HTTPSConnection(WEB, 443, context=tls, timeout=30)
-
-
 def request(
     tls: ssl.SSLContext,
     method: str,
@@ -83,18 +77,7 @@ def request(
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """One HTTPS request to the web front, with the agent's HTTP Basic credentials."""
-    all_headers = dict(headers or {})
-    if uid:
-        who = agent(uid)
-        token = base64.b64encode(f"{who.uid}:{who.password}".encode()).decode()
-        all_headers["Authorization"] = f"Basic {token}"
-    connection = https(tls)
-    try:
-        connection.request(method, path, body=body, headers=all_headers)
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
+    return https_request(tls, WEB, method, path, uid, body, headers, timeout=TIMEOUT)
 
 
 def share(tls: ssl.SSLContext, owner: str, collection: str, user: str, roles: list[str]) -> None:
