@@ -60,8 +60,9 @@ unit: venv
 	$(BIN)/pytest tests/unit
 
 # The lines of a scenario's log that say what failed (pytest's summary, Ansible's
-# fatal tasks), without colours: CI shows only the end of its output.
-failures = sed 's/\x1b\[[0-9;]*m//g' $(1) | grep -aE '(FAILED|ERROR) [^ ]+\.py::|fatal: \[|Executed: Failed' | cut -c1-300 | tail -n 30
+# fatal tasks, molecule's failed step), without colours and with molecule's
+# wrapped lines joined: CI shows only the end of its output.
+failures = sed 's/\x1b\[[0-9;]*m//g' $(1) | sed -z 's/\n  │   / /g' | grep -aE '(FAILED|ERROR) [^ ]+\.py::|fatal: \[|Executed: Failed' | cut -c1-300 | tail -n 30
 
 # Each scenario's whole output goes to $(MOLECULE_LOGS)/<scenario>.log and is
 # printed in one piece when it ends (--output-sync); any failure fails the target,
