@@ -9,18 +9,16 @@ real inventory.
 
 from __future__ import annotations
 
-import datetime
 import socket
 import ssl
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import testinfra
-import yaml
 from testinfra.host import Host
 
 from . import site
+from .testsupport import WAIVERS_FILE, live_waivers
 
 # What a check does to the host, mildest first. Every check carries one (a
 # module's pytestmark, or its own mark when it does more than its module):
@@ -82,25 +80,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # expiry date in the project's waivers file (scope testinfra, id
 # "tests/infra/<role>/<module>.py::<check>"). The run lists the waivers it applied; a skip
 # without a live waiver fails the run.
-WAIVERS_FILE = Path(__file__).resolve().parents[2] / "src" / "bureau" / "data" / "waivers.yml"
-
-
-def live_waivers(today: datetime.date | None = None, scope: str = "testinfra") -> dict[str, dict]:
-    """The waivers of `scope` that have not expired, by check id."""
-    today = today or datetime.date.today()
-    entries = (
-        yaml.safe_load(WAIVERS_FILE.read_text(encoding="utf-8")) if WAIVERS_FILE.exists() else []
-    )
-    live = {}
-    for entry in entries or []:
-        if entry.get("scope") != scope:
-            continue
-        expires = entry["expires"]
-        if isinstance(expires, str):
-            expires = datetime.date.fromisoformat(expires)
-        if expires >= today:
-            live[entry["id"]] = entry
-    return live
+# (testsupport.WAIVERS_FILE, testsupport.live_waivers: the drive's checks read
+# their litmus and client waivers the same way.)
 
 
 def check_id(nodeid: str) -> str:

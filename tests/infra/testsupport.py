@@ -8,6 +8,7 @@ pytest imports tests/infra/conftest.py from it.
 from __future__ import annotations
 
 import base64
+import datetime
 import email
 import email.message
 import http.client
@@ -23,12 +24,34 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from playwright.sync_api import Browser, sync_playwright
 
 from . import browser_netns
 from .site import DOMAIN
 
 CHROMIUM = os.environ.get("BUREAU_CHROMIUM", "/usr/bin/chromium")
+
+# The project's waivers: checks, or steps of checks, Bureau decides not to pass.
+WAIVERS_FILE = Path(__file__).resolve().parents[2] / "src" / "bureau" / "data" / "waivers.yml"
+
+
+def live_waivers(today: datetime.date | None = None, scope: str = "testinfra") -> dict[str, dict]:
+    """The waivers of `scope` that have not expired, by check id."""
+    today = today or datetime.date.today()
+    entries = (
+        yaml.safe_load(WAIVERS_FILE.read_text(encoding="utf-8")) if WAIVERS_FILE.exists() else []
+    )
+    live = {}
+    for entry in entries or []:
+        if entry.get("scope") != scope:
+            continue
+        expires = entry["expires"]
+        if isinstance(expires, str):
+            expires = datetime.date.fromisoformat(expires)
+        if expires >= today:
+            live[entry["id"]] = entry
+    return live
 
 
 def secret(name: str) -> str:

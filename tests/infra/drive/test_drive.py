@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import live_waivers
-from ..testsupport import agent
+from ..testsupport import agent, live_waivers
 from .support import (
     ABLA,
     AFI,
