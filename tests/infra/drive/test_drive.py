@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -189,15 +190,8 @@ def test_an_upload_past_the_quota_gets_507_and_leaves_the_folder_as_it_was(
         request(tls, "PUT", f"/users/{YAO}/{token}-1.bin", YAO, os.urandom(MIB + MIB // 2))[0]
         == 201
     )
-    # The folder's count moves when Apache logs the write, just after its
-    # answer (quota.lua's log hook): a write sent at that very instant is
-    # checked against the count before it (seen once in CI; README, "Known
-    # limits"). Wait for the count, as the next write of a person would.
-    usage = f"/var/lib/bureau-drive/usage/users/{YAO}"
-    for _ in range(50):
-        if int(host.file(usage).content_string or 0) >= MIB + MIB // 2:
-            break
-        time.sleep(0.1)
+    # At once, as a person's next save would be (the growth is reserved on
+    # the folder's count before the write: no wait for the log phase).
     assert request(tls, "PUT", f"/users/{YAO}/{token}-2.bin", YAO, os.urandom(MIB))[0] == 507
     # A copy into the folder counts as well.
     status, _, _ = request(
@@ -210,11 +204,80 @@ def test_an_upload_past_the_quota_gets_507_and_leaves_the_folder_as_it_was(
     assert status == 507, status
     assert request(tls, "DELETE", f"/users/{YAO}/{token}-1.bin", YAO)[0] == 204
     # The use the drive keeps for the folder is its real size.
-    kept = int(host.file(f"/var/lib/bureau-drive/usage/users/{YAO}").content_string)
-    real = host.run(f"find {folder} -type f -not -path '*/.DAV/*' -printf '%s\\n'").stdout.split()
-    assert kept == sum(int(size) for size in real), (kept, real)
+    kept, real = used_by(host, YAO)
+    assert kept == real, (kept, real)
     # A shared folder's quota (8 MiB).
     assert request(tls, "PUT", f"/shares/{SHARE}/{token}.bin", KOKOU, os.urandom(9 * MIB))[0] == 507
+
+
+def used_by(host, folder: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """The count the drive keeps for a folder of users/, and its real size."""
+    kept = int(host.file(f"/var/lib/bureau-drive/usage/users/{folder}").content_string)
+    real = host.run(
+        f"find {ROOT}/users/{folder} -type f -not -path '*/.DAV/*' -printf '%s\\n'"
+    ).stdout.split()
+    return kept, sum(int(size) for size in real)
+
+
+def test_writes_at_the_same_instant_cannot_share_the_last_free_bytes(host, tls, token: str) -> None:  # type: ignore[no-untyped-def]
+    """Eight uploads into Yao's folder at once, room for three: at most three
+    land, and the count stays the folder's real size. Before quota.lua
+    reserved the growth under the folder's lock, all checked the same count
+    (the log phase moved it after the answers) and all landed."""
+    kept, used = used_by(host, YAO)
+    assert kept == used, (kept, used)
+    piece = (2 * MIB - used) * 2 // 7  # 3 pieces fit, 4 do not
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(
+            pool.map(
+                lambda n: request(
+                    tls, "PUT", f"/users/{YAO}/{token}-{n}.bin", YAO, os.urandom(piece)
+                )[0],
+                range(8),
+            )
+        )
+    try:
+        assert set(statuses) <= {201, 507}, statuses
+        assert 1 <= statuses.count(201) <= 3, statuses
+        kept, real = used_by(host, YAO)
+        assert kept == real <= 2 * MIB, (kept, real)
+    finally:
+        for n, status in enumerate(statuses):
+            if status == 201:
+                request(tls, "DELETE", f"/users/{YAO}/{token}-{n}.bin", YAO)
+
+
+def test_an_upload_must_say_its_size_and_is_counted_for_what_it_wrote(
+    host, tls, token: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A hostile client's ways round the quota: a body of unknown size
+    (chunked, no length) is refused with 411 in a folder with a quota (it was
+    accepted and counted as 0 bytes); a body larger than it announced (Finder's
+    X-Expected-Entity-Length) is counted for its real size, so the next
+    upload is refused."""
+    folder = f"{ROOT}/users/{YAO}"
+    before = host.run(f"find {folder} -printf '%P %s\\n' | sort").stdout
+    status, _, _ = request(
+        tls, "PUT", f"/users/{YAO}/{token}-chunked.bin", YAO, iter([os.urandom(3 * MIB)])
+    )
+    assert status == 411, status
+    assert host.run(f"find {folder} -printf '%P %s\\n' | sort").stdout == before
+    path = f"/users/{YAO}/{token}-liar.bin"
+    status, _, _ = request(
+        tls,
+        "PUT",
+        path,
+        YAO,
+        iter([os.urandom(MIB + MIB // 2)]),
+        {"X-Expected-Entity-Length": "1"},
+    )
+    try:
+        assert status == 201, status
+        kept, real = used_by(host, YAO)
+        assert kept == real, (kept, real)
+        assert request(tls, "PUT", f"/users/{YAO}/{token}-2.bin", YAO, os.urandom(MIB))[0] == 507
+    finally:
+        request(tls, "DELETE", path, YAO)
 
 
 def test_a_read_only_share_is_read_only(tls, token: str) -> None:  # type: ignore[no-untyped-def]
