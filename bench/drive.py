@@ -31,6 +31,12 @@ container (/proc) and this client (its rusage), to tell what limited it; the
 load average is noted before and after. Everything the run creates is removed
 at the end, whether it succeeded or not.
 
+Several drive hosts: `--agent essi.kpodar --ministry mtp --storage
+bureau-molecule-suite-drive2` runs the same through the suite host's front
+to the second drive host's Apache (TLS between them), whose container holds
+the files and the access log; compare with a run as kokou.agbeko made just
+before (the machines are shared: same session, same load).
+
 Run: `python -m bench.drive [--container NAME] [--size-mib 1024] [--files 2000]`;
 results go to bench/results/drive-<UTC time>.json and .md.
 """
@@ -485,7 +491,8 @@ def markdown(report: dict) -> str:
     lines = [
         f"# Drive: WebDAV through the web front, with TLS ({report['when']} UTC)",
         "",
-        f"Host: {report['machine']}; container `{report['container']}`; load average "
+        f"Host: {report['machine']}; front `{report['container']}`, folders on "
+        f"`{report.get('storage', report['container'])}`; load average "
         f"(1, 5, 15 min) {report['load_before']} before, {report['load_after']} after. "
         f"Agent {AGENT} on `{DAV}`, the front's TLS checked with the internal CA.",
         "",
@@ -581,9 +588,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--propfinds", type=int, default=10)
     parser.add_argument("--wait", type=float, default=900, help="for the drive to answer, s")
+    parser.add_argument("--agent", default=AGENT, help="the fixture agent who runs it")
+    parser.add_argument("--ministry", default=MINISTRY, help="her ministry's folder")
+    parser.add_argument(
+        "--storage",
+        help="the container of the drive host holding her folders (default: --container)",
+    )
     args = parser.parse_args(argv)
 
+    global AGENT, MINISTRY  # the report's wording uses them
+    AGENT, MINISTRY = args.agent, args.ministry
     container = args.container
+    storage = args.storage or container
     run = secrets.token_hex(3)
     tag = f"bureau-bench-drive/{run}"
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
@@ -609,6 +625,8 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {
         "when": stamp,
         "container": container,
+        "storage": storage,
+        "agent": AGENT,
         "machine": f"{os.cpu_count()} CPUs (nproc), Python {sys.version.split()[0]}",
         "run": run,
         "load_before": load_average(),
@@ -681,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
 
             # 2a. Small files into a ministry folder that holds a handful.
             def small(name: str, folder: str) -> Puts:
-                before = count_files(container, quota_root)
+                before = count_files(storage, quota_root)
                 outcome: list[Puts] = []
                 phase = meter.run(
                     lambda: outcome.append(
@@ -691,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
                 puts = outcome[0]
                 puts.name, puts.entries_in_quota_root_before, puts.phase = name, before, phase
                 puts.rate = round(puts.created / phase.seconds, 1) if phase.seconds else 0.0
-                server = apache_times(container, tag, "PUT", folder)
+                server = apache_times(storage, tag, "PUT", folder)
                 tenth = max(1, len(server) // 10)
                 puts.apache_p50_ms = round(percentile(server, 0.5), 1)
                 puts.apache_p95_ms = round(percentile(server, 0.95), 1)
@@ -702,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
                     puts.apache_cpu_ms_per_put = round(cpu / puts.created * 1000, 2)
                 if args.probe:
                     put_many(dav, folder, args.probe, 1, args.file_kib * 1024, prefix="s")
-                    alone = apache_times(container, tag, "PUT", f"{folder}s")
+                    alone = apache_times(storage, tag, "PUT", f"{folder}s")
                     puts.single_client_puts = len(alone)
                     puts.single_client_apache_p50_ms = round(percentile(alone, 0.5), 1)
                 print(
@@ -720,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
             # 3. The big folder, made inside the container, then listed.
             print(f"  {args.big} files in {full_folder}", flush=True)
             docker(
-                container,
+                storage,
                 "python3",
                 "-c",
                 FILL_SCRIPT,
@@ -758,16 +776,15 @@ def main(argv: list[str] | None = None) -> int:
             )
         finally:
             report["left_behind"] = cleanup(
-                container,
+                storage,
                 dav,
                 [big_file, small_folder, full_folder],
                 [
                     f"{DRIVE_ROOT}{big_file}",
                     f"{DRIVE_ROOT}{small_folder.rstrip('/')}",
                     f"{DRIVE_ROOT}{full_folder.rstrip('/')}",
-                    yardstick_file,
                 ],
-            )
+            ) + cleanup(container, dav, [], [yardstick_file])
             report["load_after"] = load_average()
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = f"drive-{stamp}"

@@ -186,3 +186,48 @@ def test_domain_and_host_name_rules() -> None:
     assert check.valid_hostname("ldap1.staging.gouv.tg")
     assert check.valid_hostname("localhost")
     assert not check.valid_hostname("ldap1_.gouv.tg")
+
+
+def test_each_drive_folder_has_one_host(make_inventory, project: Path) -> None:
+    """Several drive hosts split the ministries and shares: one listed twice,
+    or two hosts serving "the rest", is refused before anything is contacted."""
+    hosts = (
+        "---\nall:\n  children:\n    drive:\n      hosts:\n"
+        "        d1.gouv.tg:\n        d2.gouv.tg:\n        d3.gouv.tg:\n"
+    )
+    root = make_inventory(
+        name="x",
+        hosts=hosts,
+        rehearsal=None,
+        extra={
+            "host_vars/d1.gouv.tg.yml": "---\ndrive__ministries: [mef, msh]\n",
+            "host_vars/d2.gouv.tg.yml": (
+                "---\ndrive__ministries: [MSH]\n"
+                "drive__shares:\n  - {name: budget, read_write: [mef]}\n"
+            ),
+            "host_vars/d3.gouv.tg.yml": "---\ndrive__shares:\n  - {name: budget, read_only: [msh]}\n",
+        },
+    )
+    problems = _keys(check.check(root, project, secrets=False).problems)
+    twice = problems["d2.gouv.tg: drive__ministries"]
+    assert "ministry msh is also served by d1.gouv.tg" in twice.message
+    assert twice.file.endswith("d2.gouv.tg.yml") and twice.line == 2
+    assert (
+        "share budget is also served by d2.gouv.tg" in problems["d3.gouv.tg: drive__shares"].message
+    )
+
+
+def test_one_drive_host_serves_the_ministries_nobody_lists(make_inventory, project: Path) -> None:
+    hosts = "---\nall:\n  children:\n    drive:\n      hosts:\n        d1.gouv.tg:\n        d2.gouv.tg:\n"
+    root = make_inventory(name="x", hosts=hosts, rehearsal=None)
+    problem = _keys(check.check(root, project, secrets=False).problems)[
+        "d2.gouv.tg: drive__ministries"
+    ]
+    assert "empty on d1.gouv.tg, d2.gouv.tg" in problem.message
+    assert "list the ministries" in problem.fix
+    alone = make_inventory(
+        name="y", hosts=hosts.replace("        d2.gouv.tg:\n", ""), rehearsal=None
+    )
+    assert not [
+        p for p in check.check(alone, project, secrets=False).problems if "drive__" in p.key
+    ]

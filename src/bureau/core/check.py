@@ -77,6 +77,7 @@ def check(
     problems += check_groups(inventory)
     problems += check_host_names(inventory)
     problems += check_settings(inventory)
+    problems += check_drive_hosts(inventory)
     found = releases.check(inventory, project)
     problems += found.problems
     if rehearsal is None:
@@ -190,6 +191,72 @@ def check_host_names(inventory: inv.Inventory) -> list[Problem]:
         for host, where in inventory.hosts.items()
         if not valid_hostname(host)
     ]
+
+
+def _var_location(inventory: inv.Inventory, host: str, key: str) -> inv.Location:
+    """Where the host's value of key is written: its own line, else its groups'."""
+    found = inventory.host_var_locations.get(host, {}).get(key)
+    for group in reversed(inventory.ansible_group_order(host)):
+        found = found or inventory.group_var_locations.get(group, {}).get(key)
+    return found or inv.Location(inv.shown(inventory.path / "host_vars" / f"{host}.yml"))
+
+
+def check_drive_hosts(inventory: inv.Inventory) -> list[Problem]:
+    """Each folder of the drive on exactly one drive host (a lock database is
+    one Apache's): a ministry in drive__ministries of one host, one host at
+    most with none (it serves the rest), a share in drive__shares of one."""
+    hosts = inventory.members("drive")
+    problems: list[Problem] = []
+    seen: dict[tuple[str, str], str] = {}
+    serving_rest: list[str] = []
+    for host in hosts:
+        values = inventory.variables(host)
+        ministries = values.get("drive__ministries", [])
+        shares = values.get("drive__shares", [])
+        if not isinstance(ministries, list) or not all(isinstance(m, str) for m in ministries):
+            where = _var_location(inventory, host, "drive__ministries")
+            problems.append(
+                Problem(
+                    where.file,
+                    f"{host}: drive__ministries",
+                    "not a list of ministry codes",
+                    "write a list such as [mef, msh]",
+                    where.line,
+                )
+            )
+            continue
+        if not ministries:
+            serving_rest.append(host)
+        names = [("ministry", m.lower()) for m in ministries]
+        if isinstance(shares, list):
+            names += [("share", str(s.get("name"))) for s in shares if isinstance(s, dict)]
+        for kind, name in names:
+            other = seen.setdefault((kind, name), host)
+            if other != host:
+                key = "drive__ministries" if kind == "ministry" else "drive__shares"
+                where = _var_location(inventory, host, key)
+                problems.append(
+                    Problem(
+                        where.file,
+                        f"{host}: {key}",
+                        f"{kind} {name} is also served by {other} (a folder has one drive host)",
+                        f"keep {name} in the {key} of one host only (host_vars)",
+                        where.line,
+                    )
+                )
+    if len(serving_rest) > 1:
+        where = _var_location(inventory, serving_rest[1], "drive__ministries")
+        problems.append(
+            Problem(
+                where.file,
+                f"{serving_rest[1]}: drive__ministries",
+                f"empty on {', '.join(serving_rest)}: only one drive host serves the ministries "
+                "no other lists",
+                "list the ministries of each drive host but one in its host_vars",
+                where.line,
+            )
+        )
+    return problems
 
 
 def _settings_location(inventory: inv.Inventory, key: str) -> inv.Location:

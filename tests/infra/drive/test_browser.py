@@ -14,7 +14,7 @@ import pytest
 
 from ..sso.support import Portal
 from ..testsupport import artifacts_dir
-from .support import ABLA, DRIVE, request
+from .support import ABLA, DRIVE, SHARE, request
 
 # tests/infra/conftest.py: what the checks of this module do to the host.
 pytestmark = pytest.mark.writes
@@ -33,6 +33,9 @@ def test_an_agent_uploads_makes_a_folder_and_shares_a_link(  # type: ignore[no-u
         page.wait_for_url(f"https://{DRIVE}/")
         page.wait_for_selector("#places button.current")
         assert "Mes documents" in page.inner_text("#places")
+        # Her ministry's folder and the share her ministry writes (the page
+        # listed no share before its API asked a folder with PROPFIND).
+        assert SHARE in page.inner_text("#places"), page.inner_text("#places")
         assert "Espace utilisé" in page.inner_text("#quota")
 
         # Upload two files; the progress bars reach their end and say so.
