@@ -196,8 +196,13 @@ def is_production(inventory: Inventory, hosts: list[str]) -> bool:
 
 
 def _ansible_inventory(path: Path) -> tuple[Any, Any]:
+    from ansible import constants
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
+
+    # Plays of site.yml name groups an inventory may not have: not worth a warning
+    # here (a --limit that matches nothing is reported by select_hosts).
+    constants.HOST_PATTERN_MISMATCH = "ignore"
 
     loader = DataLoader()
     return loader, InventoryManager(loader=loader, sources=[str(path)])
@@ -695,6 +700,10 @@ def run_checks(plan: Plan, audited: HostAudit) -> None:
         ANSIBLE_CONFIG=str(plan.project / "ansible.cfg"),
         BUREAU_WAIVERS=str(plan.waivers_file),
         BUREAU_TEST_ARTIFACTS=str(plan.out / audited.host / "artifacts"),
+        # testinfra calls ansible-inventory, beside the Python running bureau (the venv).
+        PATH=os.pathsep.join(
+            p for p in (str(Path(sys.executable).parent), os.environ.get("PATH", "")) if p
+        ),
     )
     env.update(run_environment(plan.project, plan.inventory))
     if plan.vault_password:
