@@ -34,6 +34,14 @@ all:
         ca1.gouv.tg:
 """
 
+SITE_ONLY = """\
+---
+bureau__domain: gouv.tg
+bureau__organisation: République Togolaise
+ansible_connection: community.docker.docker
+rehearsal__network: bureau-rehearsal
+"""
+
 WAIVER = """\
 - id: {id}
   scope: {scope}
@@ -131,6 +139,16 @@ def test_the_inventories_say_what_they_are() -> None:
     for name, expected in (("production", "production"), ("staging", "staging")):
         text = (ROOT / "inventories" / name / "group_vars" / "all" / "site.yml").read_text()
         assert f"bureau__environment: {expected}" in text
+
+
+def test_an_inventory_as_molecule_writes_it_is_read(make_inventory, project: Path) -> None:
+    """Molecule names its group variables file `group_vars/all`, without an
+    extension; Ansible reads it, so do bureau check and bureau audit."""
+    root = make_inventory(site=None, rehearsal=None)
+    (root / "group_vars" / "all").rmdir()
+    (root / "group_vars" / "all").write_text(SITE_ONLY, encoding="utf-8")
+    plan = audit.prepare(audit.Options(inventory=root / "hosts.yml"), project)
+    assert plan.inventory.variables("suite.gouv.tg")["bureau__domain"] == "gouv.tg"
 
 
 def test_a_valid_inventory_makes_a_plan(make_inventory, project: Path) -> None:
