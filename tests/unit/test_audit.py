@@ -86,6 +86,13 @@ def test_unknown_limit_exits_2_naming_the_groups(
     assert not (project / ".bureau" / "audit").exists()
 
 
+def test_zero_jobs_exit_2(
+    make_inventory, project: Path, no_hosts_contacted: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit", "-i", str(make_inventory()), "--jobs", "0"]) == 2
+    assert "must be 1 or more" in capsys.readouterr().err
+
+
 def test_missing_and_broken_inventories_exit_2(
     make_inventory, project: Path, no_hosts_contacted: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

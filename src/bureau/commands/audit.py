@@ -45,6 +45,13 @@ from bureau.core.settings import project_root
     is_flag=True,
     help="Also run the checks that write (mails, events, test agents); refused on production.",
 )
+@click.option(
+    "--jobs",
+    type=int,
+    default=4,
+    show_default=True,
+    help="Hosts whose checks run at the same time.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on standard output.")
 def command(
     inventory: Path,
@@ -53,6 +60,7 @@ def command(
     out: Path | None,
     parts: tuple[str, ...],
     include_writes: bool,
+    jobs: int,
     as_json: bool,
 ) -> None:
     """Audit the hosts of INVENTORY: Bureau's read-only checks, the ANSSI BP-028
@@ -70,6 +78,7 @@ def command(
         out=out,
         include_writes=include_writes,
         parts=parts or core.PARTS,
+        jobs=jobs,
     )
     plan = core.prepare(options, project)
     console = make_console(stderr=as_json)

@@ -27,6 +27,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,9 @@ class Options:
     out: Path | None = None
     include_writes: bool = False
     parts: tuple[str, ...] = PARTS
+    # Hosts whose checks run at once (each a pytest process on this machine,
+    # waiting on the hosts most of the time).
+    jobs: int = 4
     today: datetime.date = field(default_factory=datetime.date.today)
 
 
@@ -236,6 +240,11 @@ def prepare(options: Options, project: Path) -> Plan:
             f"unknown profile '{options.profile}'",
             [Problem("--profile", "--profile", "unknown", f"one of: {', '.join(PROFILES)}")],
         )
+    if options.jobs < 1:
+        raise BadInput(
+            f"--jobs {options.jobs}",
+            [Problem("--jobs", "--jobs", "must be 1 or more", "e.g. --jobs 4")],
+        )
     unknown = [p for p in options.parts if p not in PARTS]
     if unknown or not options.parts:
         raise BadInput(
@@ -336,9 +345,9 @@ def run(plan: Plan, log: Log = lambda _line: None) -> Audit:
         log(f"audit: what a deploy would change ({SITE_PLAYBOOK} --check --diff)")
         drift(plan, by_host)
     if "checks" in options.parts:
-        for host in plan.hosts:
-            log(f"audit: Bureau's checks on {host}")
-            run_checks(plan, by_host[host])
+        log(f"audit: Bureau's checks on {len(plan.hosts)} host(s), {options.jobs} at a time")
+        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+            list(pool.map(lambda host: run_checks(plan, by_host[host]), plan.hosts))
     apply_waivers(audit, plan.waivers, options.today)
     audit.seconds = time.monotonic() - started
     return audit
