@@ -294,6 +294,22 @@ def test_pending_upgrades_tell_security_from_the_rest() -> None:
     ]
 
 
+def test_the_base_roles_listing_is_preferred_to_the_simulation() -> None:
+    facts = {
+        "pending_updates": {
+            "security": [{"name": "libssl3t64", "installed": "3.5.1-1", "available": "3.5.4-1"}],
+            "other": [],
+        },
+        "apt_simulation": "",
+    }
+    [updates] = audit.hygiene_findings(facts, TODAY)
+    assert updates.status == "fail" and "libssl3t64 3.5.1-1 → 3.5.4-1" in updates.evidence
+    [updates] = audit.hygiene_findings({"pending_updates": None, "apt_simulation": APT}, TODAY)
+    assert updates.status == "fail" and "1 security update(s) pending, 1 other(s)" in (
+        updates.evidence
+    )
+
+
 def test_certificates_inside_the_renewal_window_fail() -> None:
     facts = {
         "apt_simulation": "",

@@ -535,12 +535,22 @@ def pending_upgrades(simulation: str) -> list[tuple[str, str, str, bool]]:
 
 def hygiene_findings(facts: dict[str, Any], today: datetime.date) -> list[Finding]:
     findings = []
-    upgrades = pending_upgrades(str(facts.get("apt_simulation", "")))
+    listed = facts.get("pending_updates")
+    if isinstance(listed, dict):
+        # /usr/local/sbin/bureau-pending-updates of the base role
+        upgrades = [
+            (str(item["name"]), str(item["installed"]), str(item["available"]), kind == "security")
+            for kind in ("security", "other")
+            for item in listed.get(kind) or []
+        ]
+    else:
+        upgrades = pending_upgrades(str(facts.get("apt_simulation", "")))
     security = [u for u in upgrades if u[3]]
     lists = facts.get("apt_lists_updated") or "unknown"
     evidence = (
         f"{len(security)} security update(s) pending, {len(upgrades) - len(security)} other(s); "
-        f"package lists of {lists}"
+        f"package lists of {lists}; "
+        + ("bureau-pending-updates" if isinstance(listed, dict) else "apt-get --simulate upgrade")
     )
     if security:
         evidence += ": " + ", ".join(f"{p} {old} → {new}" for p, old, new, _ in security[:40])
