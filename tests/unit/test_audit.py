@@ -115,8 +115,8 @@ def test_malformed_waivers_exit_2_with_file_line_field_and_fix(
     root = make_inventory(extra={"audit-waivers.yml": good + bad})
     assert main(["audit", "-i", str(root)]) == 2
     err = capsys.readouterr().err
-    assert "audit-waivers.yml:7: [1].justification: too short" in err
-    assert "audit-waivers.yml:7: [1].expires: 'next year' is not a date" in err
+    assert "audit-waivers.yml:9: [1].justification: too short" in err
+    assert "audit-waivers.yml:11: [1].expires: 'next year' is not a date" in err
     assert "YYYY-MM-DD" in err and "Traceback" not in err
 
 
@@ -129,6 +129,18 @@ def test_waivers_file_that_is_not_a_list_or_not_yaml(tmp_path: Path) -> None:
     with pytest.raises(BadInput) as raised:
         waivers.load(path)
     assert raised.value.problems[0].line is not None
+
+
+def test_an_impossible_date_is_bad_input_with_its_line(
+    make_inventory, project: Path, no_hosts_contacted: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_inventory(
+        extra={"audit-waivers.yml": WAIVER.format(id="r", scope="openscap", expires="2027-13-01")}
+    )
+    assert main(["audit", "-i", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "audit-waivers.yml:6: (value): a value cannot be read: month must be in 1..12" in err
+    assert "Traceback" not in err
 
 
 def test_include_writes_is_refused_on_production(

@@ -66,8 +66,16 @@ class Waiver:
         }
 
 
-def _entry_problems(entry: object, file: str, line: int | None, index: int) -> list[Problem]:
+def _entry_problems(
+    entry: object, file: str, line: int | None, index: int, doc: yamlmarks.Document
+) -> list[Problem]:
+    """Every problem of one entry, each at the line of its field (the entry's
+    line for a missing field)."""
     where = f"[{index}]"
+
+    def at(key: str) -> int | None:
+        return doc.line(index, key) or line
+
     if not isinstance(entry, dict):
         return [
             Problem(
@@ -90,13 +98,13 @@ def _entry_problems(entry: object, file: str, line: int | None, index: int) -> l
                     f"{where}.{key}",
                     "unknown field",
                     f"a waiver has exactly: {', '.join(FIELDS)}; remove or rename '{key}'",
-                    line,
+                    at(str(key)),
                 )
             )
     for key in ("id", "owner"):
         if key in entry and (not isinstance(entry[key], str) or not entry[key].strip()):
             problems.append(
-                Problem(file, f"{where}.{key}", "must be non-empty text", _FIXES[key], line)
+                Problem(file, f"{where}.{key}", "must be non-empty text", _FIXES[key], at(key))
             )
     if "scope" in entry and entry["scope"] not in SCOPES:
         problems.append(
@@ -105,7 +113,7 @@ def _entry_problems(entry: object, file: str, line: int | None, index: int) -> l
                 f"{where}.scope",
                 f"'{entry['scope']}' is not a known scope",
                 _FIXES["scope"],
-                line,
+                at("scope"),
             )
         )
     justification = entry.get("justification")
@@ -118,7 +126,7 @@ def _entry_problems(entry: object, file: str, line: int | None, index: int) -> l
                 f"{where}.justification",
                 f"too short: an auditor needs at least {MIN_JUSTIFICATION} characters of reason",
                 _FIXES["justification"],
-                line,
+                at("justification"),
             )
         )
     expires = entry.get("expires")
@@ -132,7 +140,7 @@ def _entry_problems(entry: object, file: str, line: int | None, index: int) -> l
                     f"{where}.expires",
                     f"'{expires}' is not a date",
                     _FIXES["expires"],
-                    line,
+                    at("expires"),
                 )
             )
     return problems
@@ -180,7 +188,7 @@ def load(path: Path) -> list[Waiver]:
     seen: dict[tuple[str, str], int | None] = {}
     for index, entry in enumerate(doc.data):
         line = doc.line(index)
-        wrong = _entry_problems(entry, file, line, index)
+        wrong = _entry_problems(entry, file, line, index, doc)
         if wrong:
             problems += wrong
             continue
