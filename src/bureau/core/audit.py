@@ -441,6 +441,16 @@ def gather(plan: Plan, by_host: dict[str, HostAudit]) -> None:
             continue
         if "anssi" in plan.options.parts:
             audited.findings += anssi_findings(plan, host, facts, tasks)
+            if facts.get("datastream"):
+                lifted = facts.get("platform_lifted") in (True, "True", "true")
+                audited.notes.append(
+                    f"OpenSCAP evaluated {facts['datastream']} on Debian {facts.get('release')}"
+                    + (
+                        " (the content's own Debian release lifted from its platforms)"
+                        if lifted
+                        else ""
+                    )
+                )
         if "hygiene" in plan.options.parts:
             audited.findings += hygiene_findings(facts, plan.options.today)
 
@@ -499,7 +509,11 @@ def anssi_findings(
         remediation = (
             f"Bureau implements it: {'; '.join(str(t) for t in implemented)} — `{deploy}`"
             if implemented
-            else "not implemented by Bureau; the content's own fix (sh):\n" + rule.fix[:1500]
+            else (
+                "not implemented by Bureau; the content's own fix (sh):\n" + rule.fix[:1500]
+                if rule.fix
+                else "not implemented by Bureau; the content gives no fix"
+            )
         )
         findings.append(
             Finding(
@@ -507,9 +521,7 @@ def anssi_findings(
                 rule.rule_id,
                 rule.title,
                 status,
-                f"oscap: {rule.result} (severity {rule.severity or 'unknown'}; "
-                f"{facts.get('datastream')}, {scan.benchmark_version}"
-                f"{', its Debian 12 platform lifted' if facts.get('platform_lifted') else ''})",
+                f"oscap: {rule.result} (severity {rule.severity or 'unknown'})",
                 remediation if status == "fail" else "",
                 [str(t) for t in implemented],
                 list(rule.anssi),
