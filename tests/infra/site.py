@@ -100,25 +100,14 @@ def host_vars(name: str) -> dict[str, Any]:
 
 
 def roles_of(name: str, playbook: Path = SITE_PLAYBOOK) -> list[str]:
-    """The roles the playbook applies to the host, in order: its plays whose
-    host pattern covers the host (imported playbooks followed)."""
+    """The roles the playbook applies to the host, in order (bureau.core.playbooks,
+    which `bureau audit` uses to choose a host's checks)."""
+    from bureau.core.playbooks import roles_of as applied
+
     found = _ansible()
     assert found is not None, "no inventory"
     loader, inventory, _ = found
-    roles: list[str] = []
-    for play in loader.load_from_file(str(playbook)) or []:
-        imported = play.get("ansible.builtin.import_playbook") or play.get("import_playbook")
-        if imported:
-            roles += [r for r in roles_of(name, playbook.parent / imported) if r not in roles]
-            continue
-        hosts = {h.name for h in inventory.get_hosts(play.get("hosts", []))}
-        if name not in hosts:
-            continue
-        for entry in play.get("roles") or []:
-            role = entry["role"] if isinstance(entry, dict) else entry
-            if role not in roles:
-                roles.append(str(role))
-    return roles
+    return applied(loader, inventory, name, playbook)
 
 
 @dataclass

@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from playwright.sync_api import Browser, sync_playwright
 
 from . import browser_netns
@@ -37,21 +36,16 @@ WAIVERS_FILE = Path(__file__).resolve().parents[2] / "src" / "bureau" / "data" /
 
 
 def live_waivers(today: datetime.date | None = None, scope: str = "testinfra") -> dict[str, dict]:
-    """The waivers of `scope` that have not expired, by check id."""
-    today = today or datetime.date.today()
-    entries = (
-        yaml.safe_load(WAIVERS_FILE.read_text(encoding="utf-8")) if WAIVERS_FILE.exists() else []
-    )
-    live = {}
-    for entry in entries or []:
-        if entry.get("scope") != scope:
-            continue
-        expires = entry["expires"]
-        if isinstance(expires, str):
-            expires = datetime.date.fromisoformat(expires)
-        if expires >= today:
-            live[entry["id"]] = entry
-    return live
+    """The waivers of `scope` that have not expired, by check id: the project's,
+    and those of the inventory under audit (BUREAU_WAIVERS, set by `bureau
+    audit` to the inventory's audit-waivers.yml), read by bureau.core.waivers."""
+    from bureau.core import waivers
+
+    files = [WAIVERS_FILE]
+    if os.environ.get("BUREAU_WAIVERS"):
+        files.append(Path(os.environ["BUREAU_WAIVERS"]))
+    found = waivers.live(waivers.merged(*files), today or datetime.date.today(), scope)
+    return {check: waiver.as_dict() for check, waiver in found.items()}
 
 
 def secret(name: str) -> str:

@@ -11,7 +11,7 @@ import yaml
 # The file in this checkout (the installed package may be another checkout's).
 WAIVERS = Path(__file__).resolve().parents[2] / "src" / "bureau" / "data" / "waivers.yml"
 KEYS = {"id", "scope", "justification", "owner", "expires"}
-SCOPES = {"openscap", "testinfra", "testssl", "litmus", "drive"}
+SCOPES = {"openscap", "testinfra", "testssl", "litmus", "drive", "audit"}
 
 
 def load_waivers() -> list[dict[str, object]]:

@@ -10,12 +10,24 @@ from pathlib import Path
 from rich.console import Console
 
 from bureau.core import apt_cache, check, runner, vault
-from bureau.core.inventory import shown
+from bureau.core.inventory import Inventory, shown
 from bureau.core.progress import Progress, make_console, print_summary
 from bureau.errors import BureauError
 
 # 0 turns Mitogen off (plugins/strategy/mitogen_linear.py): the plain linear strategy.
 MITOGEN_SWITCH = "BUREAU_MITOGEN"
+
+
+def run_environment(project: Path, loaded: Inventory) -> tuple[tuple[str, str], ...]:
+    """What a run against this inventory takes from the environment."""
+    environment: tuple[tuple[str, str], ...] = ()
+    if loaded.members("rehearsal"):
+        # The rehearsal's containers download through the machine's package cache.
+        environment += ((apt_cache.ENV, apt_cache.proxy_url(project, os.environ)),)
+    if MITOGEN_SWITCH in os.environ:
+        # Passed on as it is; named here so that the run's log says which strategy ran.
+        environment += ((MITOGEN_SWITCH, os.environ[MITOGEN_SWITCH]),)
+    return environment
 
 
 def deploy(
@@ -38,13 +50,7 @@ def deploy(
     )
     playbook_path = runner.resolve_playbook(project, playbook)
     password = vault.password_file(project, loaded.name)
-    environment: tuple[tuple[str, str], ...] = ()
-    if loaded.members("rehearsal"):
-        # The rehearsal's containers download through the machine's package cache.
-        environment += ((apt_cache.ENV, apt_cache.proxy_url(project, os.environ)),)
-    if MITOGEN_SWITCH in os.environ:
-        # Passed on as it is; named here so that the run's log says which strategy ran.
-        environment += ((MITOGEN_SWITCH, os.environ[MITOGEN_SWITCH]),)
+    environment = run_environment(project, loaded)
     request = runner.DeployRequest(
         project=project,
         inventory=loaded.path,

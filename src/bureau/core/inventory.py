@@ -270,6 +270,12 @@ def _parse_group(
             _parse_group(inventory, doc, child, child_body, (*keys, "children", child))
 
 
+def _vars_file(path: Path) -> bool:
+    """A variables file as Ansible reads it: .yml, .yaml, .json, or no extension
+    at all (molecule writes its inventory's `group_vars/all` so)."""
+    return path.is_file() and (path.suffix in VARS_SUFFIXES or not path.suffix)
+
+
 def _vars_files(directory: Path) -> list[tuple[str, Path]]:
     """(owner name, file) for group_vars/x.yml and group_vars/x/*.yml, in a stable order."""
     found: list[tuple[str, Path]] = []
@@ -278,9 +284,9 @@ def _vars_files(directory: Path) -> list[tuple[str, Path]]:
     for entry in sorted(directory.iterdir()):
         if entry.is_dir():
             for inner in sorted(entry.iterdir()):
-                if inner.is_file() and inner.suffix in VARS_SUFFIXES:
+                if _vars_file(inner) and not inner.name.startswith("."):
                     found.append((entry.name, inner))
-        elif entry.is_file() and entry.suffix in VARS_SUFFIXES:
+        elif _vars_file(entry) and not entry.name.startswith("."):
             found.append((entry.stem, entry))
     return found
 

@@ -16,11 +16,12 @@ _COLUMNS = ("ok", "changed", "failed", "unreachable", "skipped")
 PLAIN_WIDTH = 160  # columns when the output is a log or a pipe, not a terminal
 
 
-def make_console() -> Console:
-    """A console for the operator; wide when it writes to a file or CI log."""
-    console = Console()
+def make_console(*, stderr: bool = False) -> Console:
+    """A console for the operator; wide when it writes to a file or CI log;
+    on standard error when standard output carries a document (--json)."""
+    console = Console(stderr=stderr)
     if not console.is_terminal:
-        console = Console(width=PLAIN_WIDTH)
+        console = Console(width=PLAIN_WIDTH, stderr=stderr)
     return console
 
 

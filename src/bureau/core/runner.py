@@ -7,6 +7,7 @@ and returns per-host counts from the playbook's final stats.
 
 from __future__ import annotations
 
+import json
 import shlex
 import tempfile
 import time
@@ -37,6 +38,10 @@ class DeployRequest:
     vault_password_file: Path | None = None
     # Variables the inventory reads from the environment (the rehearsal's package cache).
     environment: tuple[tuple[str, str], ...] = ()
+    # Extra variables (-e), as JSON: the audit's playbook takes its options so.
+    extra_vars: tuple[tuple[str, str], ...] = ()
+    # The log file's first word: deploy-<inventory>-<playbook>-<time>.log
+    log_name: str = "deploy"
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ def plan(request: DeployRequest, *, bin_dir: Path, path_env: str, stamp: str) ->
         cmdline += ["--tags", request.tags]
     if request.check:
         cmdline += ["--check", "--diff"]
+    if request.extra_vars:
+        cmdline += ["-e", json.dumps(dict(request.extra_vars), sort_keys=True)]
     envvars = {
         # Ansible finds the project's roles, collections and defaults wherever it runs.
         "ANSIBLE_CONFIG": str(request.project / "ansible.cfg"),
@@ -97,7 +104,9 @@ def plan(request: DeployRequest, *, bin_dir: Path, path_env: str, stamp: str) ->
         envvars["ANSIBLE_VAULT_PASSWORD_FILE"] = str(request.vault_password_file)
     envvars.update(request.environment)
     name = inventory_dir.name
-    log_path = logs_dir(request.project) / f"deploy-{name}-{request.playbook.stem}-{stamp}.log"
+    log_path = (
+        logs_dir(request.project) / f"{request.log_name}-{name}-{request.playbook.stem}-{stamp}.log"
+    )
     return RunPlan(
         playbook=str(request.playbook),
         inventory=str(inventory_dir),

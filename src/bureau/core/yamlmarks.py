@@ -58,11 +58,48 @@ def _walk(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int]) -> None:
             _walk(item, path, lines)
 
 
+def _unbuildable_line(node: yaml.Node) -> int | None:
+    """The line of the first scalar PyYAML cannot build (an impossible date)."""
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                yaml.safe_load(node.value)
+            except ValueError:
+                return node.start_mark.line + 1
+        return None
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.MappingNode):
+        children = [item for pair in node.value for item in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    for child in children:
+        line = _unbuildable_line(child)
+        if line is not None:
+            return line
+    return None
+
+
 def loads(text: str, path: Path, shown: str | None = None) -> Document:
     """Parse YAML text; a syntax error becomes BadInput naming the file and line."""
+    node = None
     try:
         node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except ValueError as err:
+        # Well-formed YAML whose value cannot be built: a date such as 2027-13-01.
+        line = _unbuildable_line(node) if node is not None else None
+        raise BadInput(
+            "invalid YAML value",
+            [
+                Problem(
+                    file=shown or str(path),
+                    key="(value)",
+                    message=f"a value cannot be read: {err}",
+                    fix="correct the value at this line (a date is YYYY-MM-DD, a real day)",
+                    line=line,
+                )
+            ],
+        ) from err
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

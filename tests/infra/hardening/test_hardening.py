@@ -166,6 +166,8 @@ def test_ssh_client_with_a_weak_cipher_is_refused(host: Host, clients: list[Host
         assert "no matching cipher found" in result.stderr, result.stderr
 
 
+# Creates a local account for a moment (its traces stay: /etc/shadow-, logs).
+@pytest.mark.writes
 def test_ssh_client_logs_in_with_a_key(host: Host, peers: list[Host]) -> None:
     """Keys still open a session through PAM's account and session phases (pam_faillock)."""
     port = sshd_settings(host)["port"]
@@ -343,6 +345,10 @@ def su_as_nobody(host: Host, password: str) -> CommandResult:
     )
 
 
+# Creates a local account with a password and locks it: `bureau audit` found
+# that the module's readonly mark let it run against production (/etc/shadow-
+# differed after an audit).
+@pytest.mark.destructive
 def test_repeated_password_failures_lock_the_account(host: Host) -> None:
     content = host.file("/etc/security/faillock.conf").content_string
     settings = dict(re.findall(r"(?m)^\s*(\w+)\s*=\s*(\S+)", content))
