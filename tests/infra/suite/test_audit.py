@@ -2,11 +2,8 @@
 BP-028 intermediary passes every applicable rule or waives it, nothing would
 change on a deploy, and the three reports agree.
 
-Not collected by default (its name is not test_*.py): the suite's
-maintainers wire it into molecule/suite by listing it in the verifier's
-`additional_files_or_dirs` (docs/audit.md, "Tests"). It costs a read-only
-audit of the suite host: Bureau's readonly checks again, one OpenSCAP scan
-and a `site.yml --check` run.
+It costs a read-only audit of the suite host: Bureau's readonly checks
+again, one OpenSCAP scan and a `site.yml --check` run.
 """
 
 from __future__ import annotations
