@@ -53,13 +53,17 @@ def run_audit(host: Host, out: Path, *options: str) -> tuple[int, dict[str, Any]
 
 def fingerprint(host: Host) -> dict[str, str]:
     """What an audit must leave as it found it: the installed packages and the
-    content, mode and owner of every file under /etc, /usr and /var/lib/dpkg."""
+    content, mode and owner of every file under /etc, /usr and /var/lib/dpkg
+    (Python's bytecode caches aside: the first import of a module by Ansible
+    on a fresh host writes its __pycache__, which is no state of the host)."""
     packages = host.check_output("dpkg-query -W -f '${Package} ${Version} ${Status}\\n'")
+    prune = "-path '*/__pycache__' -prune -o"
     files = host.check_output(
-        "find /etc /usr /var/lib/dpkg -xdev -type f -printf '%m %u:%g %p\\n' | sort"
+        f"find /etc /usr /var/lib/dpkg -xdev {prune} -type f -printf '%m %u:%g %p\\n' | sort"
     )
     hashes = host.check_output(
-        "find /etc /usr/local /var/lib/dpkg -xdev -type f -print0 | sort -z | xargs -0 sha256sum"
+        f"find /etc /usr/local /var/lib/dpkg -xdev {prune} -type f -print0"
+        " | sort -z | xargs -0 sha256sum"
     )
     return {"packages": packages, "files": files, "hashes": hashes}
 

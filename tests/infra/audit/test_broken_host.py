@@ -87,7 +87,11 @@ def test_the_audit_names_each_failure(audited: tuple, part: str, fragment: str) 
 def test_the_audit_changed_nothing_on_the_host(audited: tuple) -> None:
     _, _, _, before, after, _ = audited
     for key in before:
-        assert before[key] == after[key], f"the audit changed the host's {key}"
+        was, now = set(before[key].splitlines()), set(after[key].splitlines())
+        assert was == now, (
+            f"the audit changed the host's {key}: gone {sorted(was - now)[:20]}, "
+            f"new {sorted(now - was)[:20]}"
+        )
 
 
 def test_the_reports_are_written(audited: tuple) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 
 import pytest
 import testinfra
@@ -62,6 +63,29 @@ def test_each_drive_host_holds_only_its_ministries_folders(host, drive2) -> None
     # The second host's Apache: TLS on its backend port, for the front only.
     assert drive2.socket("tcp://0.0.0.0:20443").is_listening
     assert not drive2.socket("tcp://0.0.0.0:80").is_listening
+
+
+@pytest.mark.readonly
+def test_the_port_between_drive_hosts_is_tls_13_for_the_front_only(host, drive2) -> None:  # type: ignore[no-untyped-def]
+    """What the second host opens (its Apache over TLS on 20443), scanned as
+    the front and as anyone else: the front gets TLS 1.3 with the pki
+    certificate of drive2 and must still log in (401); TLS 1.2 is refused;
+    from this machine, which is not a drive host, the port does not answer."""
+    address = next(a for a in drive2.interface("eth0").addresses if ":" not in a)
+    target = f"--connect-to drive2.gouv.tg:20443:{address}:20443 https://drive2.gouv.tg:20443/"
+    status = host.check_output(f"curl -s -o /dev/null -w '%{{http_code}}' {target}")
+    assert status == "401", status
+    old = host.run(
+        f"openssl s_client -connect {address}:20443 -servername drive2.gouv.tg -tls1_2 </dev/null"
+    )
+    assert old.rc != 0, old.stdout[-500:]
+    new = host.run(
+        f"openssl s_client -connect {address}:20443 -servername drive2.gouv.tg -tls1_3 "
+        "-verify_return_error -verify_hostname drive2.gouv.tg </dev/null"
+    )
+    assert new.rc == 0 and "Verify return code: 0 (ok)" in new.stdout, new.stdout[-800:]
+    with pytest.raises(OSError):
+        socket.create_connection((address, 20443), timeout=3).close()
 
 
 def test_an_agent_of_the_second_host_works_through_the_one_front(
