@@ -148,7 +148,8 @@ def firewall_ports(name: str) -> FirewallPorts:
     vars compose them) unless `<role>__firewall` is false, any other
     `<name>__firewall_ports` the inventory gives the host (a scenario's test
     listener), and hardening's SSH port. Role defaults < inventory < role vars,
-    as in Ansible; Jinja rendered with Ansible's Templar."""
+    as in Ansible; Jinja rendered with Ansible's Templar, with the other hosts'
+    inventory variables as `hostvars`."""
     from ansible.template import Templar
 
     roles = roles_of(name)
@@ -161,6 +162,9 @@ def firewall_ports(name: str) -> FirewallPorts:
     variables = {**defaults, **inventory, **internal}
     found = _ansible()
     assert found is not None
+    # A role that opens a port to its peers names them from their inventory
+    # variables (no facts here: an address falls back to the host's name).
+    variables["hostvars"] = {other.name: host_vars(other.name) for other in found[1].get_hosts()}
     templar = Templar(loader=found[0], variables=variables)
     declared = FirewallPorts()
     owners = list(roles) + [
