@@ -205,7 +205,9 @@ def test_each_drive_folder_has_one_host(make_inventory, project: Path) -> None:
                 "---\ndrive__ministries: [MSH]\n"
                 "drive__shares:\n  - {name: budget, read_write: [mef]}\n"
             ),
-            "host_vars/d3.gouv.tg.yml": "---\ndrive__shares:\n  - {name: budget, read_only: [msh]}\n",
+            "host_vars/d3.gouv.tg.yml": (
+                "---\ndrive__shares:\n  - {name: budget, read_only: [msh]}\n"
+            ),
         },
     )
     problems = _keys(check.check(root, project, secrets=False).problems)
@@ -218,7 +220,10 @@ def test_each_drive_folder_has_one_host(make_inventory, project: Path) -> None:
 
 
 def test_one_drive_host_serves_the_ministries_nobody_lists(make_inventory, project: Path) -> None:
-    hosts = "---\nall:\n  children:\n    drive:\n      hosts:\n        d1.gouv.tg:\n        d2.gouv.tg:\n"
+    hosts = (
+        "---\nall:\n  children:\n    drive:\n      hosts:\n"
+        "        d1.gouv.tg:\n        d2.gouv.tg:\n"
+    )
     root = make_inventory(name="x", hosts=hosts, rehearsal=None)
     problem = _keys(check.check(root, project, secrets=False).problems)[
         "d2.gouv.tg: drive__ministries"
