@@ -575,6 +575,7 @@ def markdown(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global AGENT, MINISTRY  # the report's wording uses them
     parser = argparse.ArgumentParser(prog="python -m bench.drive", description=__doc__)
     parser.add_argument("--container", default="bureau-molecule-suite")
     parser.add_argument("--size-mib", type=int, default=1024, help="the big file")
@@ -596,7 +597,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    global AGENT, MINISTRY  # the report's wording uses them
     AGENT, MINISTRY = args.agent, args.ministry
     container = args.container
     storage = args.storage or container
