@@ -7,7 +7,7 @@ import importlib
 import click
 
 # Add a module here to add a command group to `bureau`.
-COMMAND_MODULES = ("image", "rehearse", "deploy", "check", "users", "dns")
+COMMAND_MODULES = ("image", "rehearse", "deploy", "check", "users", "dns", "vm")
 
 
 def register(group: click.Group) -> None:
