@@ -79,12 +79,9 @@ BASELINE_PACKAGES: tuple[str, ...] = (
     "unattended-upgrades",
     "vim-tiny",
 )
-# The guest makes no traffic of its own: no apt timers, no first-boot wizard.
-MASKED_UNITS: tuple[str, ...] = (
-    "apt-daily.timer",
-    "apt-daily-upgrade.timer",
-    "systemd-firstboot.service",
-)
+# No first-boot wizard on the console. (The apt timers stay: the base role
+# enables them, and a masked unit cannot be enabled.)
+MASKED_UNITS: tuple[str, ...] = ("systemd-firstboot.service",)
 DISK_SIZE = "4G"
 # Bump when the build steps below change in a way the other fields do not show.
 RECIPE_VERSION = 1
