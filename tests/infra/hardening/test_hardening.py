@@ -213,10 +213,15 @@ def test_ssh_client_logs_in_with_a_key(host: Host, peers: list[Host]) -> None:
             assert peer.run("ssh-keygen -q -t ed25519 -N '' -f /tmp/bureau-probe-key").rc == 0
             public_key = peer.check_output("cat /tmp/bureau-probe-key.pub")
             install = host.run(
-                "install -d -o %s -m 0700 /home/%s/.ssh && echo %s > /home/%s/.ssh/authorized_keys",
+                # The user's own file: sshd reads it as the user, and a root shell
+                # on a real host creates files 0640 (login.defs UMASK 027).
+                "install -d -o %s -m 0700 /home/%s/.ssh && echo %s > /home/%s/.ssh/authorized_keys"
+                " && chown %s /home/%s/.ssh/authorized_keys",
                 user,
                 user,
                 public_key,
+                user,
+                user,
                 user,
             )
             assert install.rc == 0, install.stderr
@@ -250,7 +255,7 @@ def test_ssh_is_dropped_outside_the_admin_network(host: Host, clients: list[Host
     assert peer.run("ip addr add %s dev %s", outside, interface).rc == 0
     try:
         source = outside.split("/")[0]
-        seen = peer.run("python3 -c %s %s %s %s", PROBE_FROM, source, address_of(host), port)
+        seen = peer.run("python3 -c %s %s %s %s", PROBE_FROM, source, address_of(host), str(port))
         assert seen.rc == 0, seen.stderr
         assert seen.stdout.strip() == "dropped", seen.stdout
     finally:
