@@ -238,8 +238,10 @@ def build(
         _upgrade(rootfs, env)
         log(f"mkfs.ext4 -d and qemu-img convert ({recipe.disk_size})")
         _make_disk(rootfs, work, recipe)
-        log("first boot (AppArmor's profile cache, first-boot units), then power off")
-        _first_boot(work)
+        # Not yet proven in a whole build (docs/testing/vm-lane.md): opt in.
+        if os.environ.get("BUREAU_VM_FIRST_BOOT") == "1":
+            log("first boot (AppArmor's profile cache, first-boot units), then power off")
+            _first_boot(work)
         if found.directory.exists():
             shutil.rmtree(found.directory)
         (work / "recipe.json").write_text(json.dumps(asdict(recipe), indent=2, sort_keys=True))
