@@ -29,6 +29,9 @@ def molecule_platforms() -> list[tuple[str, dict[str, object]]]:
     found = []
     for path in MOLECULE_CONFIGS:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # Containers only: molecule/vm's platforms are QEMU VMs (delegated driver).
+        if (config.get("driver") or {}).get("name", "docker") != "docker":
+            continue
         for platform in config.get("platforms") or []:
             found.append((f"{path.relative_to(ROOT)}: {platform['name']}", platform))
     return found

@@ -7,7 +7,7 @@ import importlib
 import click
 
 # Add a module here to add a command group to `bureau`.
-COMMAND_MODULES = ("image", "rehearse", "deploy", "check", "users", "dns", "audit")
+COMMAND_MODULES = ("image", "rehearse", "deploy", "check", "users", "dns", "audit", "vm")
 
 
 def register(group: click.Group) -> None:

@@ -7,6 +7,7 @@ import time
 import click
 
 from bureau.core import image as core
+from bureau.core import vm as vm_core
 
 SUITE = click.option(
     "--suite",
@@ -19,6 +20,11 @@ MIRROR = click.option(
     "--mirror",
     metavar="URL",
     help="Debian archive to build from (default: BUREAU_MIRROR, else this host's apt sources).",
+)
+VM = click.option(
+    "--vm",
+    is_flag=True,
+    help="The VM image instead (a disk, kernel and SSH key for QEMU: molecule/vm).",
 )
 SECURITY = click.option(
     "--security-mirror",
@@ -37,11 +43,29 @@ def command() -> None:
 @SUITE
 @MIRROR
 @SECURITY
+@VM
 @click.option("--force", is_flag=True, help="Rebuild even when the image exists.")
-def build(suite: str, mirror: str | None, security_mirror: str | None, force: bool) -> None:
+@click.option(
+    "--proxy",
+    metavar="URL",
+    default="",
+    envvar="BUREAU_APT_PROXY",
+    help="HTTP proxy the VM image's packages are fetched through (default: BUREAU_APT_PROXY).",
+)
+def build(
+    suite: str, mirror: str | None, security_mirror: str | None, vm: bool, force: bool, proxy: str
+) -> None:
     """Build the image for SUITE, or reuse it when its recipe has not changed."""
-    recipe = core.resolve_recipe(suite, mirror, security_mirror)
     started = time.monotonic()
+    if vm:
+        vm_recipe = vm_core.resolve_recipe(suite, mirror, security_mirror)
+        found, made = vm_core.build(
+            vm_recipe, force=force, proxy=proxy, log=lambda m: click.echo(f"image: {m}")
+        )
+        elapsed = time.monotonic() - started
+        click.echo(f"image: {'built' if made else 'reused'} {found.directory} in {elapsed:.1f} s")
+        return
+    recipe = core.resolve_recipe(suite, mirror, security_mirror)
     name, built = core.build(recipe, force=force, log=lambda m: click.echo(f"image: {m}"))
     elapsed = time.monotonic() - started
     verb = "built" if built else "reused"
@@ -52,6 +76,12 @@ def build(suite: str, mirror: str | None, security_mirror: str | None, force: bo
 @SUITE
 @MIRROR
 @SECURITY
-def name(suite: str, mirror: str | None, security_mirror: str | None) -> None:
-    """Print the name the image for SUITE has (or will have once built)."""
+@VM
+def name(suite: str, mirror: str | None, security_mirror: str | None, vm: bool) -> None:
+    """Print the name the image for SUITE has (or will have once built);
+    with --vm, the directory of the VM image."""
+    if vm:
+        recipe = vm_core.resolve_recipe(suite, mirror, security_mirror)
+        click.echo(vm_core.image_for(recipe).directory)
+        return
     click.echo(core.resolve_recipe(suite, mirror, security_mirror).name)

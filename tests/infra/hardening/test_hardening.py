@@ -11,6 +11,7 @@ import json
 import os
 import re
 import time
+from dataclasses import dataclass
 
 import pytest
 from testinfra.backend.base import CommandResult
@@ -45,6 +46,22 @@ for port in ports:
 print(json.dumps(verdicts))
 """
 
+PROBE_FROM = """
+import socket, sys
+
+source, address, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+probe = socket.socket()
+probe.settimeout(3)
+probe.bind((source, 0))
+try:
+    probe.connect((address, port))
+    print("open")
+except ConnectionRefusedError:
+    print("refused")
+except OSError:
+    print("dropped")
+"""
+
 
 @pytest.fixture
 def clients(peers: list[Host]) -> list[Host]:
@@ -56,6 +73,22 @@ def clients(peers: list[Host]) -> list[Host]:
             pytest.fail("the run expects peer hosts to check the network from, and has none")
         pytest.skip("one host: no peer to check the network from (molecule/hardening does)")
     return peers
+
+
+@dataclass
+class SshOutcome:
+    rc: int
+    stdout: str
+    stderr: str
+
+
+def ssh_from(peer: Host, command: str, *args: object) -> SshOutcome:
+    """Run an SSH client on the peer. The checks expect its own failures (exit
+    255), which testinfra's SSH backend (molecule/vm, real hosts) takes for its
+    own connection failing: the status comes back as text instead."""
+    result = peer.run(command + "; echo bureau-ssh-exit=$? >&2", *args)
+    stderr, _, code = result.stderr.rpartition("bureau-ssh-exit=")
+    return SshOutcome(int(code.strip()), result.stdout, stderr)
 
 
 def sshd_settings(host: Host) -> dict[str, str]:
@@ -145,7 +178,8 @@ def test_sshd_is_running(host: Host) -> None:
 def test_ssh_client_cannot_log_in_with_a_password(host: Host, clients: list[Host]) -> None:
     port = sshd_settings(host)["port"]
     for peer in clients:
-        result = peer.run(
+        result = ssh_from(
+            peer,
             SSH + " -o PreferredAuthentications=password,keyboard-interactive root@%s true",
             port,
             address_of(host),
@@ -157,7 +191,8 @@ def test_ssh_client_cannot_log_in_with_a_password(host: Host, clients: list[Host
 def test_ssh_client_with_a_weak_cipher_is_refused(host: Host, clients: list[Host]) -> None:
     port = sshd_settings(host)["port"]
     for peer in clients:
-        result = peer.run(
+        result = ssh_from(
+            peer,
             SSH + " -o Ciphers=aes128-cbc root@%s true",
             port,
             address_of(host),
@@ -180,14 +215,20 @@ def test_ssh_client_logs_in_with_a_key(host: Host, peers: list[Host]) -> None:
             assert peer.run("ssh-keygen -q -t ed25519 -N '' -f /tmp/bureau-probe-key").rc == 0
             public_key = peer.check_output("cat /tmp/bureau-probe-key.pub")
             install = host.run(
-                "install -d -o %s -m 0700 /home/%s/.ssh && echo %s > /home/%s/.ssh/authorized_keys",
+                # The user's own file: sshd reads it as the user, and a root shell
+                # on a real host creates files 0640 (login.defs UMASK 027).
+                "install -d -o %s -m 0700 /home/%s/.ssh && echo %s > /home/%s/.ssh/authorized_keys"
+                " && chown %s /home/%s/.ssh/authorized_keys",
                 user,
                 user,
                 public_key,
                 user,
+                user,
+                user,
             )
             assert install.rc == 0, install.stderr
-            login = peer.run(
+            login = ssh_from(
+                peer,
                 SSH + " -i /tmp/bureau-probe-key %s@%s id -un",
                 port,
                 user,
@@ -198,6 +239,29 @@ def test_ssh_client_logs_in_with_a_key(host: Host, peers: list[Host]) -> None:
         finally:
             peer.run("rm -f /tmp/bureau-probe-key /tmp/bureau-probe-key.pub")
             host.run("userdel -r %s", user)
+
+
+@pytest.mark.writes
+def test_ssh_is_dropped_outside_the_admin_network(host: Host, clients: list[Host]) -> None:
+    """With `hardening__ssh_sources` set, SSH from any other address is dropped.
+    The peer takes for a moment an address outside those networks
+    (BUREAU_OUTSIDE_ADDRESS, on the link to the host) and connects from it."""
+    outside = os.environ.get("BUREAU_OUTSIDE_ADDRESS")
+    if not outside:
+        pytest.skip("no peer address outside the administration network (molecule/vm has one)")
+    declared = declared_ports(host)
+    port = int(sshd_settings(host)["port"])
+    assert port in declared.restricted, "the inventory gives SSH no source networks"
+    peer = clients[0]
+    interface = peer.check_output("ip -4 -o addr show scope global").split()[1]
+    assert peer.run("ip addr add %s dev %s", outside, interface).rc == 0
+    try:
+        source = outside.split("/")[0]
+        seen = peer.run("python3 -c %s %s %s %s", PROBE_FROM, source, address_of(host), str(port))
+        assert seen.rc == 0, seen.stderr
+        assert seen.stdout.strip() == "dropped", seen.stdout
+    finally:
+        peer.run("ip addr del %s dev %s", outside, interface)
 
 
 # --- Firewall -----------------------------------------------------------
@@ -237,27 +301,121 @@ def test_firewall_lets_only_declared_ports_through(host: Host, clients: list[Hos
 
 
 # --- Kernel settings and audit (hosts with a kernel of their own) --------
+# A container shares the kernel of the machine that runs it: these run on
+# hosts with their own (molecule/vm in CI, production under `bureau audit`).
+
+# ANSSI BP-028 R9 (kernel) and R12 (network), as the kernel reads them.
+KERNEL_SETTINGS = {
+    "net.ipv4.conf.all.rp_filter": 1,
+    "net.ipv4.conf.default.rp_filter": 1,
+    "net.ipv4.conf.all.accept_redirects": 0,
+    "net.ipv4.conf.all.secure_redirects": 0,
+    "net.ipv4.conf.all.send_redirects": 0,
+    "net.ipv4.conf.all.accept_source_route": 0,
+    "net.ipv4.conf.all.log_martians": 1,
+    "net.ipv4.icmp_echo_ignore_broadcasts": 1,
+    "net.ipv4.icmp_ignore_bogus_error_responses": 1,
+    "net.ipv4.tcp_syncookies": 1,
+    "net.ipv4.ip_forward": 0,
+    "net.ipv6.conf.all.accept_redirects": 0,
+    "net.ipv6.conf.all.accept_source_route": 0,
+    "kernel.dmesg_restrict": 1,
+    "kernel.kptr_restrict": 2,
+    "kernel.yama.ptrace_scope": 1,
+    "fs.protected_symlinks": 1,
+    "fs.protected_hardlinks": 1,
+    "fs.suid_dumpable": 0,
+}
+# Settings the kernel reads per interface: an IPv4 redirect is accepted or sent
+# when `all` OR the interface says so, and IPv6 reads only the interface's own
+# value. `all` and `default` are not enough: every interface must carry them.
+INTERFACE_SETTINGS = {
+    "ipv4": {"accept_redirects": 0, "secure_redirects": 0, "send_redirects": 0},
+    "ipv6": {"accept_redirects": 0, "accept_source_route": 0, "accept_ra": 0},
+}
 
 
-def test_kernel_network_settings(host: Host) -> None:
+def kernel_settings(host: Host) -> dict[str, str]:
+    output = host.check_output("sysctl -a 2>/dev/null")
+    return dict(line.split(" = ", 1) for line in output.splitlines() if " = " in line)
+
+
+def test_kernel_settings_are_in_force(host: Host) -> None:
     if is_container(host):
         pytest.skip("a container shares its host's kernel: sysctl is the host's business")
-    for key, value in {
-        "net.ipv4.conf.all.rp_filter": "1",
-        "net.ipv4.conf.all.accept_redirects": "0",
-        "net.ipv4.conf.all.send_redirects": "0",
-        "net.ipv4.conf.all.accept_source_route": "0",
-        "net.ipv4.conf.all.log_martians": "1",
-        "net.ipv4.tcp_syncookies": "1",
-    }.items():
-        assert host.sysctl(key) == int(value), key
+    live = kernel_settings(host)
+    wrong = {k: live.get(k) for k, v in KERNEL_SETTINGS.items() if live.get(k) != str(v)}
+    assert not wrong, f"not in force (expected {KERNEL_SETTINGS}): {wrong}"
 
 
-def test_auditd_records_identity_changes(host: Host) -> None:
+def test_every_interface_refuses_redirects_and_router_adverts(host: Host) -> None:
+    if is_container(host):
+        pytest.skip("a container shares its host's kernel: sysctl is the host's business")
+    live = kernel_settings(host)
+    wrong = {}
+    for family, settings in INTERFACE_SETTINGS.items():
+        interfaces = {
+            key.split(".")[3] for key in live if key.startswith(f"net.{family}.conf.")
+        } - {"all"}
+        assert interfaces - {"default", "lo"}, f"no {family} interface found"
+        for interface in interfaces:
+            for name, value in settings.items():
+                key = f"net.{family}.conf.{interface}.{name}"
+                if key in live and live[key] != str(value):
+                    wrong[key] = live[key]
+    assert not wrong, f"interfaces that still accept or send redirects, or take RAs: {wrong}"
+
+
+def audit_rules_file(host: Host) -> list[str]:
+    content = host.file("/etc/audit/rules.d/50-bureau.rules").content_string
+    return [line.strip() for line in content.splitlines() if line.startswith("-")]
+
+
+def normalised_audit_rule(rule: str) -> str:
+    """A rule as auditctl -l prints it and as rules.d writes it, made equal:
+    auditctl drops a directory's trailing slash, writes -k as -F key= and
+    orders the syscalls by number."""
+    words = rule.replace("-F key=", "-k ").split()
+    if words[:1] == ["-w"]:
+        words[1] = words[1].rstrip("/") or "/"
+    if "-S" in words:
+        words[words.index("-S") + 1] = ",".join(sorted(words[words.index("-S") + 1].split(",")))
+    return " ".join(words)
+
+
+def test_auditd_runs_with_every_rule_loaded(host: Host) -> None:
     if is_container(host):
         pytest.skip("a container cannot load audit rules: auditd is the host's business")
     assert host.service("auditd").is_running
-    assert "-w /etc/shadow -p wa -k identity" in host.check_output("auditctl -l")
+    assert host.service("auditd").is_enabled
+    status = host.check_output("auditctl -s")
+    assert re.search(r"(?m)^enabled [12]$", status), status
+    loaded = host.check_output("auditctl -l")
+    assert "-w /etc/shadow -p wa -k identity" in loaded
+    # auditctl prints a syscall rule's key as -F key=…: compare the watches as
+    # written and the syscall rules by their key and syscalls.
+    rules = {normalised_audit_rule(line) for line in loaded.splitlines()}
+    missing = [r for r in audit_rules_file(host) if normalised_audit_rule(r) not in rules]
+    assert not missing, f"in 50-bureau.rules, not loaded in the kernel: {missing}\n{loaded}"
+
+
+@pytest.mark.writes
+def test_auditd_logs_a_change_to_a_watched_file(host: Host) -> None:
+    """An attribute change to /etc/passwd (mode set to what it is) is logged with
+    the rule's key; the record lands in audit.log, which ausearch reads."""
+    if is_container(host):
+        pytest.skip("a container cannot load audit rules: auditd is the host's business")
+    mode = host.file("/etc/passwd").mode
+    start = host.check_output("date +%H:%M:%S")
+    assert host.run("chmod %s /etc/passwd", f"{mode:o}").rc == 0
+    found = None
+    for _ in range(10):
+        # Over a non-tty session ausearch reads stdin unless told to read the logs.
+        found = host.run("ausearch --input-logs -i -k identity -ts %s -c chmod", start)
+        if found.rc == 0 and "passwd" in found.stdout:
+            break
+        time.sleep(1)
+    assert found is not None and found.rc == 0 and "passwd" in found.stdout, found
 
 
 # --- Passwords ----------------------------------------------------------
@@ -265,10 +423,10 @@ def test_auditd_records_identity_changes(host: Host) -> None:
 
 def test_weak_password_is_rejected(host: Host) -> None:
     assert "pam_pwquality.so" in host.file("/etc/pam.d/common-password").content_string
-    weak = host.run("echo 'Lome#2024' | pwscore")  # every class, too short
+    weak = host.run("echo 'Lome#2024' | LC_ALL=C pwscore")  # every class, too short
     assert weak.rc != 0
     assert "shorter than" in weak.stderr, weak.stderr
-    strong = host.run("echo 'Tj9#vQ2m!Lx7@pR4' | pwscore")
+    strong = host.run("echo 'Tj9#vQ2m!Lx7@pR4' | LC_ALL=C pwscore")
     assert strong.rc == 0, strong.stderr
 
 
@@ -310,10 +468,10 @@ def test_passwords_need_15_characters_of_every_class(host: Host) -> None:
         "tj9#vq2m!lx7@pr4": "uppercase",  # no capital
     }
     for password, reason in refused.items():
-        result = host.run("echo %s | pwscore", password)
+        result = host.run("echo %s | LC_ALL=C pwscore", password)
         assert result.rc != 0, password
         assert reason in result.stderr, (password, result.stderr)
-    accepted = host.run("echo %s | pwscore", "Tj9#vQ2m!Lx7@pR")
+    accepted = host.run("echo %s | LC_ALL=C pwscore", "Tj9#vQ2m!Lx7@pR")
     assert accepted.rc == 0, accepted.stderr
 
 
@@ -339,7 +497,7 @@ PROBE_PASSWORD = "Tj9#vQ2m!Lx7@pR4z"
 def su_as_nobody(host: Host, password: str) -> CommandResult:
     """An authentication through PAM as an unprivileged user (root would skip it)."""
     return host.run(
-        "echo %s | setpriv --reuid=65534 --regid=65534 --clear-groups su %s -c true",
+        "echo %s | LC_ALL=C setpriv --reuid=65534 --regid=65534 --clear-groups su %s -c true",
         password,
         PROBE_USER,
     )
@@ -392,7 +550,7 @@ def test_fail2ban_bans_a_peer_after_repeated_ssh_failures(host: Host, clients: l
     maxretry = int(host.check_output("fail2ban-client get sshd maxretry"))
     try:
         for _ in range(maxretry + 1):
-            peer.run(SSH + " no-such-user@%s true", port, address_of(host))
+            ssh_from(peer, SSH + " no-such-user@%s true", port, address_of(host))
         banned = ""
         for _ in range(20):
             banned = host.check_output("fail2ban-client get sshd banip")
