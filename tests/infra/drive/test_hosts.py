@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 
 import pytest
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.writes
 
 ROOT = "/srv/drive"
 ESSI = "essi.kpodar"  # mtp: her folders are on the second drive host
-SECOND = "bureau-molecule-suite-drive2"
+# molecule/suite names its containers after $BUREAU_SUITE.
+SECOND = os.environ.get("BUREAU_SUITE", "bureau-molecule-suite") + "-drive2"
 KEY = SECOND  # the host key in routes and link tokens
 
 
