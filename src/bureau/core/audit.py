@@ -252,15 +252,9 @@ def prepare(options: Options, project: Path) -> Plan:
             [Problem("--part", "--part", "unknown", f"one or more of: {', '.join(PARTS)}")],
         )
     # The vault is not read: the audit reads the hosts, `bureau check` the secrets.
-    report = check.check(options.inventory, project, secrets=False)
-    if report.problems or report.inventory is None:
-        count = len(report.problems)
-        raise BadInput(
-            f"inventory {shown(options.inventory)} has {count} problem{'s' * (count != 1)}; "
-            "no host was contacted",
-            report.problems,
-        )
-    inventory = report.inventory
+    inventory = check.require_valid(
+        options.inventory, project, secrets=False, unchanged="no host was contacted"
+    )
     loader, manager = _ansible_inventory(inventory.hosts_file)
     hosts = select_hosts(inventory, manager, options.limit)
     if options.include_writes and is_production(inventory, hosts):

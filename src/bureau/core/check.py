@@ -98,8 +98,10 @@ def require_valid(
     secrets: bool = True,
     rehearsal: bool | None = None,
     warn: Callable[[str], None] | None = None,
+    unchanged: str = "nothing was changed",
 ) -> inv.Inventory:
-    """The inventory, or BadInput listing every problem (nothing has been changed).
+    """The inventory, or BadInput listing every problem (`unchanged`: what the
+    caller has not done, said at the end of the message).
 
     Warnings (support dates) go to `warn`, one line each, and stop nothing."""
     report = check(path, project, secrets=secrets, rehearsal=rehearsal)
@@ -108,8 +110,7 @@ def require_valid(
     if report.problems or report.inventory is None:
         count = len(report.problems)
         raise BadInput(
-            f"inventory {inv.shown(path)} has {count} problem{'s' * (count != 1)}; "
-            "nothing was changed",
+            f"inventory {inv.shown(path)} has {count} problem{'s' * (count != 1)}; {unchanged}",
             report.problems,
         )
     return report.inventory
