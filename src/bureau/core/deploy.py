@@ -39,6 +39,7 @@ def deploy(
     tags: str | None = None,
     check_mode: bool = False,
     console: Console | None = None,
+    extra_inventories: tuple[Path, ...] = (),
 ) -> runner.DeployResult:
     """Validate the inventory (BadInput, nothing run), then run the playbook.
 
@@ -60,6 +61,7 @@ def deploy(
         check=check_mode,
         vault_password_file=password if password.is_file() else None,
         environment=environment,
+        extra_inventories=extra_inventories,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_plan = runner.plan(

@@ -42,6 +42,8 @@ class DeployRequest:
     extra_vars: tuple[tuple[str, str], ...] = ()
     # The log file's first word: deploy-<inventory>-<playbook>-<time>.log
     log_name: str = "deploy"
+    # More inventory sources after the inventory (the VM rehearsal's connections).
+    extra_inventories: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ def plan(request: DeployRequest, *, bin_dir: Path, path_env: str, stamp: str) ->
     """Compose the run: arguments, environment, where its data and log go."""
     inventory_dir = request.inventory.resolve()
     cmdline: list[str] = []
+    for extra in request.extra_inventories:
+        cmdline += ["-i", str(extra)]
     if request.limit:
         cmdline += ["--limit", request.limit]
     if request.tags:

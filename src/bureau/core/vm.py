@@ -72,8 +72,10 @@ BASELINE_PACKAGES: tuple[str, ...] = (
     "locales",
     "lsof",
     "nftables",
+    "openscap-scanner",
     "python3-systemd",
     "rsync",
+    "ssg-debian",
     "tmux",
     "tzdata",
     "unattended-upgrades",
@@ -391,18 +393,55 @@ def _wait_gone(pid: int, timeout: float) -> None:
 # --- Running a VM -------------------------------------------------------
 
 
+# The multicast group of a hub link (`Link(role="hub")`): QEMU sends the
+# frames to it on 127.0.0.1 only (localaddr), so they never leave loopback.
+HUB_GROUP = "230.77.0.1"
+
+
 @dataclass(frozen=True)
 class Link:
-    """A point-to-point Ethernet link between two VMs over TCP on 127.0.0.1:
-    one VM listens, the other connects; the frames never leave loopback."""
+    """An Ethernet link between VMs, carried on 127.0.0.1: point to point over
+    TCP (one VM listens, the other connects), or a hub that any number of VMs
+    join (UDP multicast on loopback, the rehearsal's network); the frames never
+    leave loopback."""
 
-    role: str  # "listen" or "connect"
+    role: str  # "listen", "connect" or "hub"
     port: int
     address: str  # the guest's eth0 address, CIDR
 
     def __post_init__(self) -> None:
-        if self.role not in ("listen", "connect"):
-            raise BadInput(f"a link listens or connects, not {self.role!r}")
+        if self.role not in ("listen", "connect", "hub"):
+            raise BadInput(f"a link listens, connects or is a hub, not {self.role!r}")
+
+    @property
+    def netdev(self) -> str:
+        if self.role == "hub":
+            return f"socket,id=link,mcast={HUB_GROUP}:{self.port},localaddr=127.0.0.1"
+        return f"socket,id=link,{self.role}=127.0.0.1:{self.port}"
+
+
+def mac_of(name: str) -> str:
+    """A stable, locally administered MAC for the VM `name`'s link (QEMU gives
+    every VM the same one, which a hub of three cannot tell apart)."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
+
+
+def kvm_usable(dev: Path = Path("/dev/kvm"), cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """KVM only where the CPU says it virtualises (vmx or svm) and /dev/kvm
+    opens: a laptop's hardware. A /dev/kvm without those flags is a software
+    nested hypervisor on which a Debian kernel does not boot
+    (ENVIRONMENT.md, "Virtual machines"): QEMU's emulation there."""
+    try:
+        flags = {
+            word
+            for line in cpuinfo.read_text(encoding="utf-8").splitlines()
+            if line.startswith("flags")
+            for word in line.split(":", 1)[1].split()
+        }
+    except OSError:
+        return False
+    return bool(flags & {"vmx", "svm"}) and os.access(dev, os.R_OK | os.W_OK)
 
 
 @dataclass(frozen=True)
@@ -414,10 +453,17 @@ class VmSpec:
     memory_mb: int = 1024
     cpus: int = 2
     hostname: str = ""
+    # More ports of 127.0.0.1 forwarded to the guest: (host port, guest port).
+    forwards: tuple[tuple[int, int], ...] = ()
+    # "tcg" (QEMU's emulation, the test lanes' only choice) or "kvm" (the
+    # operators' rehearsal on a machine where kvm_usable()).
+    accel: str = "tcg"
 
     def __post_init__(self) -> None:
         if not self.name.startswith(PREFIX):
             raise BadInput(f"VM names start with {PREFIX!r} (got {self.name!r})")
+        if self.accel not in ("tcg", "kvm"):
+            raise BadInput(f"a VM runs under tcg or kvm, not {self.accel!r}")
 
     @property
     def overlay(self) -> Path:
@@ -443,25 +489,27 @@ def qemu_command(spec: VmSpec, base: VmImage) -> list[str]:
     if spec.link is not None:
         devices += [
             "-netdev",
-            f"socket,id=link,{spec.link.role}=127.0.0.1:{spec.link.port}",
+            spec.link.netdev,
             "-device",
-            "virtio-net-pci,netdev=link",
+            f"virtio-net-pci,netdev=link,mac={mac_of(spec.name)}",
         ]
         append.append(f"bureau.link={spec.link.address}")
+    forwards = [(spec.ssh_port, 22), *spec.forwards]
     devices += [
         "-netdev",
-        f"user,id=uplink,hostfwd=tcp:127.0.0.1:{spec.ssh_port}-:22",
+        "user,id=uplink," + ",".join(f"hostfwd=tcp:127.0.0.1:{h}-:{g}" for h, g in forwards),
         "-device",
         "virtio-net-pci,netdev=uplink",
     ]
+    accel = ["tcg,thread=multi", "-cpu", "qemu64"]
+    if spec.accel == "kvm":
+        accel = ["kvm", "-cpu", "host"]
     return [
         "qemu-system-x86_64",
         "-name",
         spec.name,
         "-accel",
-        "tcg,thread=multi",
-        "-cpu",
-        "qemu64",
+        *accel,
         "-smp",
         str(spec.cpus),
         "-m",
@@ -491,6 +539,10 @@ def start(spec: VmSpec, base: VmImage) -> int:
         raise BureauError(f"no VM image in {base.directory}: run `bureau image build --vm`")
     require("qemu-system-x86_64", "run scripts/host-setup (or `make host`) to install QEMU")
     spec.run_dir.mkdir(parents=True, exist_ok=True)
+    # A VM stopped by a reboot of this machine starts again on its own overlay.
+    if spec.overlay.is_file():
+        run(qemu_command(spec, base))
+        return int(spec.pidfile.read_text().strip())
     run(
         [
             "qemu-img",
@@ -507,6 +559,14 @@ def start(spec: VmSpec, base: VmImage) -> int:
     )
     run(qemu_command(spec, base))
     return int(spec.pidfile.read_text().strip())
+
+
+def running(spec: VmSpec) -> bool:
+    """Whether the QEMU of this VM's overlay runs (its PID file, checked)."""
+    if not spec.pidfile.is_file():
+        return False
+    pid = int(spec.pidfile.read_text().strip() or 0)
+    return pid > 0 and _is_our_qemu(pid, spec.overlay)
 
 
 def stop(run_dir: Path, name: str) -> bool:
