@@ -9,6 +9,7 @@ real inventory.
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 from collections.abc import Iterator
@@ -135,8 +136,16 @@ def all_hosts(pytestconfig: pytest.Config) -> list[Host]:
 
 
 @pytest.fixture
-def peers(host: Host, all_hosts: list[Host]) -> list[Host]:
-    """The other hosts: clients that check what `host` exposes on the network."""
+def peers(host: Host, all_hosts: list[Host], pytestconfig: pytest.Config) -> list[Host]:
+    """The other hosts: clients that check what `host` exposes on the network.
+    BUREAU_PEERS names them when they are not checked themselves (molecule/vm:
+    a bare VM that only probes the converged one)."""
+    named = os.environ.get("BUREAU_PEERS", "").split()
+    if named:
+        option = pytestconfig.option
+        return testinfra.get_hosts(
+            named, connection=option.connection, ansible_inventory=option.ansible_inventory
+        )
     name = host.backend.get_pytest_id()
     return [other for other in all_hosts if other.backend.get_pytest_id() != name]
 

@@ -17,6 +17,7 @@ on 127.0.0.1.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import IO
 
 from bureau.core import image
 from bureau.core.proc import require, run
@@ -208,7 +210,11 @@ def build(
     log: Callable[[str], object] = print,
 ) -> tuple[VmImage, bool]:
     """Build the image for `recipe` unless it exists; return (image, built).
-    `proxy`: an HTTP proxy (apt-cacher-ng) debootstrap and apt download through."""
+    `proxy`: an HTTP proxy (apt-cacher-ng) debootstrap and apt download through.
+
+    Builds of one machine take turns (a lock file beside the images): a second
+    build of the same recipe waits and finds the image the first one made,
+    instead of replacing a disk that VMs already use as their backing file."""
     found = image_for(recipe)
     if found.exists() and not force:
         return found, False
@@ -217,6 +223,26 @@ def build(
     if os.geteuid() != 0:
         raise BureauError("debootstrap needs root: run `sudo bureau image build --vm`")
     found.directory.parent.mkdir(parents=True, exist_ok=True)
+    with (found.directory.parent / ".build.lock").open("w") as lock:
+        return _build_locked(recipe, found, force=force, proxy=proxy, log=log, lock=lock)
+
+
+def _build_locked(
+    recipe: VmRecipe,
+    found: VmImage,
+    *,
+    force: bool,
+    proxy: str,
+    log: Callable[[str], object],
+    lock: IO[str],
+) -> tuple[VmImage, bool]:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log("another build of a VM image runs on this machine: waiting for it")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if found.exists() and not force:
+            return found, False
     work = Path(tempfile.mkdtemp(prefix=f"{PREFIX}image-", dir=found.directory.parent))
     rootfs = work / "rootfs"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}

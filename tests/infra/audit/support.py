@@ -28,6 +28,11 @@ def host_name(host: Host) -> str:
 
 def run_audit(host: Host, out: Path, *options: str) -> tuple[int, dict[str, Any], str]:
     """`bureau audit --json` limited to the host: exit code, report, standard error."""
+    return run_audit_of(host_name(host), out, *options)
+
+
+def run_audit_of(name: str, out: Path, *options: str) -> tuple[int, dict[str, Any], str]:
+    """`bureau audit --json` limited to the inventory's host `name`."""
     done = subprocess.run(
         [
             str(Path(sys.executable).parent / "bureau"),
@@ -35,7 +40,7 @@ def run_audit(host: Host, out: Path, *options: str) -> tuple[int, dict[str, Any]
             "-i",
             inventory(),
             "--limit",
-            host_name(host),
+            name,
             "--out",
             str(out),
             "--json",
