@@ -3,12 +3,14 @@ and writes, without starting anything."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bureau.core import inventory as inv
-from bureau.core import rehearsal_vm, vm
+from bureau.core import rehearsal_vm, runner, vm
 from bureau.errors import BadInput
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,3 +93,47 @@ def test_kvm_only_where_the_cpu_virtualises(tmp_path: Path) -> None:
     assert command[command.index("-accel") + 1] == "kvm"
     with pytest.raises(BadInput):
         vm.VmSpec("bureau-vm-x", tmp_path, 1, accel="xen")
+
+
+def test_ansible_reads_the_vm_connection_over_the_inventory(tmp_path: Path) -> None:
+    """Loaded after the inventory (as `bureau deploy` passes them), the second
+    inventory's host variables win over hosts.yml's ansible_host and the
+    group_vars' container connection: Ansible itself says so."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    second = tmp_path / "inventory.yml"
+    second.write_text(
+        yaml.safe_dump(rehearsal_vm.overlay_inventory(_plan(tmp_path), Path("/k"), tmp_path))
+    )
+    # A copy without the vault `up` may have generated here (no password in a unit test).
+    copy = tmp_path / "rehearsal-vm"
+    shutil.copytree(INVENTORY, copy, ignore=shutil.ignore_patterns("vault.yml"))
+    loader = DataLoader()
+    manager = InventoryManager(loader=loader, sources=[str(copy), str(second)])
+    variables = VariableManager(loader=loader, inventory=manager).get_vars(
+        host=manager.get_host("host2.gouv.tg")
+    )
+    assert variables["ansible_host"] == "127.0.0.1"
+    assert variables["ansible_port"] == 41001
+    assert variables["ansible_connection"] == "ssh"
+    assert variables["bureau__container"] is False
+
+
+def test_deploy_loads_the_extra_inventory_last(tmp_path: Path) -> None:
+    request = runner.DeployRequest(
+        project=tmp_path,
+        inventory=INVENTORY,
+        playbook=tmp_path / "site.yml",
+        extra_inventories=(tmp_path / "vm.yml",),
+    )
+    plan = runner.plan(request, bin_dir=Path("/b"), path_env="", stamp="T")
+    assert plan.inventories() == [str(INVENTORY.resolve()), str(tmp_path / "vm.yml")]
+    assert plan.argv()[:5] == [
+        "ansible-playbook",
+        "-i",
+        str(INVENTORY.resolve()),
+        "-i",
+        str(tmp_path / "vm.yml"),
+    ]

@@ -56,10 +56,16 @@ class RunPlan:
     envvars: dict[str, str]
     project_dir: str
     log_path: Path
+    # Loaded after `inventory`, so that their host variables win a tie.
+    extra_inventories: tuple[str, ...] = ()
+
+    def inventories(self) -> list[str]:
+        return [self.inventory, *self.extra_inventories]
 
     def argv(self) -> list[str]:
         """The equivalent ansible-playbook command line, for the log and for humans."""
-        return ["ansible-playbook", "-i", self.inventory, *self.cmdline, self.playbook]
+        sources = [option for path in self.inventories() for option in ("-i", path)]
+        return ["ansible-playbook", *sources, *self.cmdline, self.playbook]
 
 
 def resolve_playbook(project: Path, name: str) -> Path:
@@ -86,8 +92,6 @@ def plan(request: DeployRequest, *, bin_dir: Path, path_env: str, stamp: str) ->
     """Compose the run: arguments, environment, where its data and log go."""
     inventory_dir = request.inventory.resolve()
     cmdline: list[str] = []
-    for extra in request.extra_inventories:
-        cmdline += ["-i", str(extra)]
     if request.limit:
         cmdline += ["--limit", request.limit]
     if request.tags:
@@ -118,6 +122,7 @@ def plan(request: DeployRequest, *, bin_dir: Path, path_env: str, stamp: str) ->
         envvars=envvars,
         project_dir=str(request.project),
         log_path=log_path,
+        extra_inventories=tuple(str(p.resolve()) for p in request.extra_inventories),
     )
 
 
@@ -208,7 +213,7 @@ def execute(run_plan: RunPlan, on_event: Callable[[Event], None]) -> DeployResul
             private_data_dir=private_data_dir,
             project_dir=run_plan.project_dir,
             playbook=run_plan.playbook,
-            inventory=run_plan.inventory,
+            inventory=run_plan.inventories() if run_plan.extra_inventories else run_plan.inventory,
             cmdline=shlex.join(run_plan.cmdline) if run_plan.cmdline else None,
             envvars=run_plan.envvars,
             event_handler=handle,
