@@ -112,11 +112,23 @@ def down(inventory: Path) -> None:
 @INVENTORY
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(inventory: Path, as_json: bool) -> None:
-    """Show each host's container and the state of its Bureau services.
+    """Show each host's container and the state of its Bureau services (or, after
+    `up --vm`, each host's VM).
 
-    Exits 1 when a container is not running or one of its services is not active.
+    Exits 1 when a container or VM is not running or a service is not active.
     """
     loaded = inv.load(inventory)
+    project = project_root(inventory if inventory.exists() else None)
+    vms = rehearsal_vm.status(project, loaded)
+    if vms:
+        if as_json:
+            keys = ("host", "vm", "address", "ssh_port", "running")
+            click.echo(json.dumps([dict(zip(keys, item, strict=True)) for item in vms], indent=2))
+        else:
+            _print_vms(vms, make_console())
+        if not all(item[-1] for item in vms):
+            raise click.exceptions.Exit(1)
+        return
     found = rehearsal.status(loaded)
     if as_json:
         click.echo(json.dumps([asdict(item) for item in found], indent=2))
