@@ -80,12 +80,14 @@ def _role_packages() -> set[str]:
     base_vars = yaml.safe_load((ROOT / "roles/base/vars/main.yml").read_text())
     base_defaults = yaml.safe_load((ROOT / "roles/base/defaults/main.yml").read_text())
     hardening = yaml.safe_load((ROOT / "roles/hardening/vars/main.yml").read_text())
+    pki = yaml.safe_load((ROOT / "roles/pki/defaults/main.yml").read_text())
     return {
         *base_vars["__base__packages"],
         *base_defaults["base__default_packages"],
         *hardening["__hardening__packages"],
         *hardening["__hardening__audit_packages"],
         *hardening["__hardening__compliance_packages"],
+        *pki["pki__packages"],
     }
 
 
