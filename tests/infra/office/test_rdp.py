@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from testinfra.host import Host
 
+from ..site import BASE_DN
 from ..testsupport import agent, artifacts_dir, secret
 from .support import (
     PROTOCOL_RDP,
@@ -97,6 +98,15 @@ def test_an_agent_logs_in_with_her_directory_password_and_finds_her_session_agai
         assert client.poll() is None, "the client left a session it had opened"
         home = office.file(f"/home/{who.uid}")
         assert home.is_directory and home.user == who.uid and home.mode == 0o700
+        # Her desktop runs in her user slice, under the role's limits (whether
+        # the kernel enforces them is not shown here: docs/office.md).
+        number = office.run("id -u %s", who.uid).stdout.strip()
+        cgroups = office.file(f"/proc/{first[0]}/cgroup").content_string
+        assert f"/user.slice/user-{number}.slice/" in cgroups, cgroups
+        limits = office.run(
+            "systemctl show -p MemoryMax -p CPUQuotaPerSecUSec user-%s.slice", number
+        ).stdout.split()
+        assert "MemoryMax=2147483648" in limits and "CPUQuotaPerSecUSec=1s" in limits, limits
     finally:
         client.terminate()
         client.wait(timeout=20)
@@ -167,3 +177,52 @@ def test_fail2ban_counts_the_refused_logins(office: Host) -> None:
         int(line.rsplit(":", 1)[1]) for line in status.stdout.splitlines() if "Total failed" in line
     )
     assert total >= 1, status.stdout
+
+
+@pytest.mark.destructive  # locks an account for the time of the check
+@pytest.mark.parametrize(
+    ("attribute", "value", "reason"),
+    [
+        # An administrator reset her password: SSSD reads ppolicy's
+        # changeAfterReset and asks for a new one, which xrdp cannot.
+        ("pwdReset", "TRUE", "pam_acct_mgmt failed: Authentication token is no longer valid"),
+        # An administrator locked her account: the bind is refused.
+        ("pwdAccountLockedTime", "000001010000Z", "AUTHFAIL: user=yao.de-souza "),
+    ],
+    ids=["password-reset", "account-locked"],
+)
+def test_the_directory_password_policy_applies(
+    host: Host,
+    office: Host,
+    rdp_prefix: list[str],
+    office_name: str,
+    attribute: str,
+    value: str,
+    reason: str,
+) -> None:
+    who = agent("yao.de-souza")
+    dn = f"uid={who.uid},ou=people,{BASE_DN}"
+
+    def modify(change: str) -> None:
+        run = host.run(
+            "printf %s | ldapmodify -Q -Y EXTERNAL -H ldapi:///",
+            f"dn: {dn}\nchangetype: modify\n{change}: {attribute}\n"
+            + (f"{attribute}: {value}\n" if change == "replace" else ""),
+        )
+        assert run.rc == 0, run.stderr
+
+    before = int(office.run("wc -l < %s", SESMAN_LOG).stdout.strip() or 0)
+    modify("replace")
+    try:
+        client = connect(rdp_prefix, office_name, who.uid, who.password, f"policy-{attribute}.log")
+        try:
+            status = client.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            client.kill()
+            pytest.fail(f"{who.uid} logged in with {attribute}: {value}")
+        assert status != 0
+        assert not sessions_of(office, who.uid)
+        new = office.run("tail -n +%s %s", str(before + 1), SESMAN_LOG).stdout
+        assert reason in new, new
+    finally:
+        modify("delete")
