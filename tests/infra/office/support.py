@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import ssl
 import struct
@@ -20,7 +21,7 @@ import subprocess
 import tempfile
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 # MS-RDPBCGR 2.2.1.1.1: requestedProtocols / selectedProtocol values.
@@ -114,9 +115,25 @@ def login_command(prefix: list[str], name: str, user: str, password: str) -> lis
 
 
 def start(command: list[str], log: Path) -> subprocess.Popen:
+    """Run the client in a process group of its own: `stop` ends it with its
+    Xvfb (xvfb-run leaves Xvfb running when it is itself terminated)."""
     handle = log.open("w", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+    return subprocess.Popen(
+        command, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
+
+
+def stop(client: subprocess.Popen) -> None:
+    """End the client, its Xvfb and anything else of its process group."""
+    with suppress(ProcessLookupError):
+        os.killpg(client.pid, signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):
+        client.wait(timeout=20)
+    # The group outlives its leader when xvfb-run is terminated (Xvfb stays).
+    with suppress(ProcessLookupError):
+        os.killpg(client.pid, signal.SIGKILL)
+    client.wait(timeout=20)
 
 
 def screenshot(screen: Path, png: Path) -> int:

@@ -22,6 +22,7 @@ from .support import (
     negotiate,
     screenshot,
     start,
+    stop,
     tls_certificate,
 )
 
@@ -108,8 +109,7 @@ def test_an_agent_logs_in_with_her_directory_password_and_finds_her_session_agai
         ).stdout.split()
         assert "MemoryMax=2147483648" in limits and "CPUQuotaPerSecUSec=1s" in limits, limits
     finally:
-        client.terminate()
-        client.wait(timeout=20)
+        stop(client)
     # Disconnected, the session waits for its agent; reconnecting finds it.
     assert sessions_of(office, who.uid) == first
     again = connect(rdp_prefix, office_name, who.uid, who.password, "login-2.log")
@@ -138,8 +138,7 @@ def test_an_agent_logs_in_with_her_directory_password_and_finds_her_session_agai
         assert again.poll() is None
         assert colours > 16, f"the client's screen is blank ({colours} colour(s))"
     finally:
-        again.terminate()
-        again.wait(timeout=20)
+        stop(again)
 
 
 @pytest.mark.writes  # each refusal is a failed bind in the directory's ppolicy records
@@ -161,8 +160,9 @@ def test_refused_logins(
     try:
         status = client.wait(timeout=60)
     except subprocess.TimeoutExpired:
-        client.kill()
         pytest.fail(f"the client stayed connected as {who}")
+    finally:
+        stop(client)
     assert status != 0
     new = office.run("tail -n +%s %s", str(before + 1), SESMAN_LOG).stdout
     assert f"AUTHFAIL: user={who} " in new, new
@@ -218,8 +218,9 @@ def test_the_directory_password_policy_applies(
         try:
             status = client.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            client.kill()
             pytest.fail(f"{who.uid} logged in with {attribute}: {value}")
+        finally:
+            stop(client)
         assert status != 0
         assert not sessions_of(office, who.uid)
         new = office.run("tail -n +%s %s", str(before + 1), SESMAN_LOG).stdout
