@@ -4,6 +4,12 @@ disabled agents and entries without one are not."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
 import pytest
 from testinfra.host import Host
 
@@ -101,6 +107,14 @@ def test_sssd_reads_the_directory_over_tls_with_the_service_account(office: Host
     assert "cache_credentials = false" in text
 
 
+def secret_path(name: str) -> str:
+    """The file of a test secret (testsupport.secret reads the same)."""
+    directory = os.environ.get("BUREAU_TEST_SECRETS") or os.path.join(
+        os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "secrets"
+    )
+    return os.path.join(directory, name)
+
+
 def counter_value(host: Host) -> int:
     run = host.run(
         "ldapsearch -LLL -Q -Y EXTERNAL -H ldapi:/// -s base -b %s uidNumber",
@@ -154,3 +168,60 @@ def test_the_office_account_cannot_move_the_counter(host: Host, address: str, ca
     finally:
         conn.unbind_s()
     assert counter_value(host) == before
+
+
+@pytest.mark.writes  # adds an agent, then deletes it (her id stays spent)
+def test_an_agent_of_an_earlier_import_gets_her_identity_at_the_next_one(
+    host: Host, office: Host, address: str, ca_file: str, tmp_path: Path
+) -> None:
+    """An entry as `bureau users import` made them before POSIX identities:
+    the next import adds posixAccount and the next id, and she resolves."""
+    uid = f"ama.ancienne{uuid.uuid4().hex[:6]}"
+    dn = f"uid={uid},ou=people,{BASE_DN}"
+    ldif = (
+        f"dn: {dn}\nobjectClass: inetOrgPerson\nobjectClass: bureauAgent\nuid: {uid}\n"
+        f"cn: Ama Ancienne\nsn: Ancienne\ngivenName: Ama\ndisplayName: Ama Ancienne\n"
+        f"mail: {uid}@{DOMAIN}\ndepartmentNumber: MEF\nbureauMailQuota: 100\n"
+        "bureauAccountStatus: active\n"
+    )
+    added = host.run("printf %s | ldapadd -Q -Y EXTERNAL -H ldapi:///", ldif)
+    assert added.rc == 0, added.stderr
+    try:
+        before = counter_value(host)
+        rows = tmp_path / "agents.csv"
+        rows.write_text(
+            "given_name,surname,ministry,title,phone,mail,aliases,quota,uid,employee_id\n"
+            f"Ama,Ancienne,mef,,,,,100,{uid},\n",
+            encoding="utf-8",
+        )
+        run = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "bureau"),
+                "users",
+                "import",
+                str(rows),
+                "--domain",
+                DOMAIN,
+                "--uri",
+                f"ldaps://{address}:636",
+                "--tls-name",
+                f"ldap.{DOMAIN}",
+                "--ca-file",
+                ca_file,
+                "--password-file",
+                secret_path("directory_provisioning"),
+                "--passwords-out",
+                str(tmp_path / "passwords.csv"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "1 POSIX id(s)" in run.stdout, run.stdout
+        wanted = directory_posix(host, uid)
+        assert int(wanted["uidNumber"]) >= before and wanted["gidNumber"] == wanted["uidNumber"]
+        assert counter_value(host) == int(wanted["uidNumber"]) + 1
+        assert office.run("getent passwd %s", uid).stdout.split(":")[2] == wanted["uidNumber"]
+    finally:
+        host.run("ldapdelete -Q -Y EXTERNAL -H ldapi:/// %s", dn)
