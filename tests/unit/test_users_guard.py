@@ -59,6 +59,8 @@ class _Directory:
         monkeypatch.setattr(ldapdir, "connect", lambda settings: self)
         monkeypatch.setattr(ldapdir, "read_agents", lambda *args, **kwargs: entries)
         monkeypatch.setattr(ldapdir, "read_groups", lambda *args, **kwargs: {})
+        monkeypatch.setattr(ldapdir, "read_id_counter", lambda *args: plan.FIRST_ID)
+        monkeypatch.setattr(ldapdir, "reserve_ids", lambda *args: None)
         monkeypatch.setattr(ldapdir, "apply", self.apply)
 
     def apply(self, conn: object, result: plan.Plan, *args: object) -> ldapdir.Outcome:

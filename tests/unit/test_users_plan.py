@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from bureau.core.users import csvinput, plan
+from bureau.core.users import csvinput, ldapdir, plan
 from bureau.core.users.plan import Entry, Group, Plan, Target
 from bureau.core.users.reference import ministries
 from bureau.errors import BadInput
@@ -21,7 +23,7 @@ def build(
     agents: list[csvinput.AgentRow],
     entries: list[Entry] | None = None,
     groups: dict[str, Group] | None = None,
-    **kwargs: bool,
+    **kwargs: Any,
 ) -> Plan:
     return plan.build(
         agents, entries or [], groups or {}, ministries(), TARGET, file="a.csv", **kwargs
@@ -34,7 +36,7 @@ def applied(
     """What the directory holds once `result` is applied (a stand-in for slapd)."""
     by_dn = {e.dn: dict(e.attrs) for e in entries}
     for create in result.creates:
-        by_dn[create.dn] = {k: v for k, v in create.attrs.items() if k != "objectClass"}
+        by_dn[create.dn] = dict(create.attrs)
     for update in result.updates:
         for change in update.changes:
             if change.new:
@@ -166,3 +168,98 @@ def test_a_drive_quota_is_set_from_the_file_and_otherwise_kept() -> None:
     assert build(without, entries, groups).empty
     # Nobody gets one by default: the drive's site default applies.
     assert "bureauDriveQuota" not in build(rows("Abla,Adjo,msh,,,,,,,E2")).creates[0].attrs
+
+
+def posix_of(result: Plan, entries: list[Entry] | None = None) -> dict[str, tuple[str, ...]]:
+    """uid → (uidNumber, gidNumber, homeDirectory, loginShell) as the plan leaves them."""
+    after, _ = applied(result, entries or [], {})
+    return {
+        e.uid: tuple(e.first(n) for n in plan.POSIX)
+        for e in after
+        if "posixAccount" in e.attrs.get("objectClass", ())
+    }
+
+
+def test_new_agents_get_posix_ids_from_the_counter_in_uid_order() -> None:
+    result = build(rows("Yao,Mensah,men,,,,,,,E3", "Abla,Adjo,msh,,,,,,,E2"), next_id=100040)
+    assert posix_of(result) == {
+        "abla.adjo": ("100040", "100040", "/home/abla.adjo", "/bin/bash"),
+        "yao.mensah": ("100041", "100041", "/home/yao.mensah", "/bin/bash"),
+    }
+    assert (result.id_read, result.id_next, result.ids) == (100040, 100042, 2)
+    assert all("posixAccount" in c.attrs["objectClass"] for c in result.creates)
+
+
+def test_ids_do_not_depend_on_the_row_order() -> None:
+    lines = ["Kokou,Agbéko,mef,,,,,,,E2", "Kokou,Agbéko,men,,,,,,,E1", "Afi,Akakpo,mef,,,,,,,E4"]
+    assert posix_of(build(rows(*lines))) == posix_of(build(rows(*reversed(lines))))
+
+
+def test_existing_agents_get_ids_at_the_next_import_and_keep_them() -> None:
+    agents = rows("Kokou,Agbéko,mef,,,,,,,E1", "Abla,Adjo,msh,,,,,,,E2")
+    first = build(agents)
+    # As an import before POSIX identities left them: no posixAccount, no ids.
+    old = [
+        Entry(
+            c.dn,
+            {k: v for k, v in c.attrs.items() if k not in plan.POSIX}
+            | {"objectClass": plan.AGENT_CLASSES},
+        )
+        for c in first.creates
+    ]
+    _, groups = applied(first, [], {})
+    entries = old
+    second = build(agents, entries, groups, next_id=100007)
+    assert not second.creates and len(second.updates) == 2
+    for update in second.updates:
+        changed = {c.attribute: c.new for c in update.changes}
+        assert changed["objectClass"] == (*plan.AGENT_CLASSES, "posixAccount")
+        assert set(changed) == {"objectClass", *plan.POSIX}
+    assert posix_of(second, entries) == {
+        "abla.adjo": ("100007", "100007", "/home/abla.adjo", "/bin/bash"),
+        "kokou.agbeko": ("100008", "100008", "/home/kokou.agbeko", "/bin/bash"),
+    }
+    after, groups = applied(second, entries, groups)
+    third = build(agents, after, groups, next_id=second.id_next)
+    assert third.empty and third.ids == 0 and third.id_next == third.id_read == 100009
+
+
+def test_an_id_is_never_handed_out_twice() -> None:
+    first = build(rows("Kokou,Agbéko,mef,,,,,,,E1", "Abla,Adjo,msh,,,,,,,E2"), next_id=100000)
+    entries, groups = applied(first, [], {})
+    # Kokou leaves and his entry is deleted by an administrator: his id stays spent.
+    entries = [e for e in entries if e.uid != "kokou.agbeko"]
+    second = build(
+        rows("Abla,Adjo,msh,,,,,,,E2", "Essi,Kpodar,mtp,,,,,,,E3"),
+        entries,
+        groups,
+        next_id=first.id_next,
+    )
+    assert posix_of(second, entries)["essi.kpodar"][0] == "100002"
+    # A counter left behind the directory (a restored backup, an id set by hand)
+    # moves past the highest id found.
+    third = build(rows("Afi,Akakpo,mef,,,,,,,E9"), entries, groups, next_id=100000)
+    assert posix_of(third, entries)["afi.akakpo"][0] == "100001"
+    assert third.id_read == 100000 and third.id_next == 100002
+
+
+def test_agents_the_file_does_not_list_get_no_posix_identity() -> None:
+    room = Entry(
+        "uid=salle.conseil,ou=people,dc=gouv,dc=tg",
+        {"uid": ("salle.conseil",), "objectClass": plan.AGENT_CLASSES, "cn": ("Salle",)},
+    )
+    result = build(rows("Abla,Adjo,msh,,,,,,,E2"), [room], {}, disable_missing=False)
+    assert result.untouched == 1 and result.ids == 1
+    assert "salle.conseil" not in posix_of(result, [room])
+
+
+def test_classes_are_added_not_replaced() -> None:
+
+    entry = Entry(
+        "uid=abla.adjo,ou=people,dc=gouv,dc=tg",
+        {"uid": ("abla.adjo",), "objectClass": ("inetOrgPerson", "bureauAgent")},
+    )
+    result = build(rows("Abla,Adjo,msh,,,,,,abla.adjo,"), [entry], {})
+    [(_, _, modlist)] = [op for op in ldapdir._operations(result, {}) if op[0] == "modify"]
+    assert modlist[0] == (ldapdir.ldap.MOD_ADD, "objectClass", [b"posixAccount"])
+    assert (ldapdir.ldap.MOD_REPLACE, "uidNumber", [b"100000"]) in modlist

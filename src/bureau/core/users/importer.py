@@ -66,6 +66,7 @@ def run(
             more=lambda: ldapdir.connect(connection),
         )
         groups = ldapdir.read_groups(conn, target, reference)
+        next_id = ldapdir.read_id_counter(conn, target)
         lap("read")
         plan = build(
             rows,
@@ -75,6 +76,7 @@ def run(
             target,
             file=str(file),
             disable_missing=disable_missing,
+            next_id=next_id,
         )
         lap("plan")
         verdict = (guard or DisableGuard()).check(
@@ -85,6 +87,9 @@ def run(
         report = Report(plan=plan, guard=verdict, timings=timings)
         if dry_run or plan.empty:
             return report
+        if plan.ids:
+            # Before any entry is written: a refused reservation changes nothing.
+            ldapdir.reserve_ids(conn, target, plan.id_read, plan.id_next)
         hashed: dict[str, str] = {}
         if plan.creates:
             fd = passwords.open_output(passwords_out)

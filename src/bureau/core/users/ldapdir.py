@@ -221,6 +221,54 @@ def read_groups(
     return groups
 
 
+def read_id_counter(conn: LDAPObject, target: Target) -> int:
+    """The next POSIX id, from the directory's counter (directory role)."""
+    try:
+        found = conn.search_s(target.id_counter, ldap.SCOPE_BASE, "(objectClass=*)", ["uidNumber"])
+    except ldap.NO_SUCH_OBJECT as err:
+        raise BureauError(
+            f"{target.id_counter} does not exist (fix: deploy this version's directory role "
+            "first: it creates the POSIX id counter)"
+        ) from err
+    except ldap.LDAPError as err:
+        raise BureauError(f"cannot read {target.id_counter}: {_describe(err)}") from err
+    values = found[0][1].get("uidNumber", []) if found else []
+    if len(values) != 1 or not values[0].isdigit():
+        raise BureauError(
+            f"{target.id_counter} has no usable uidNumber (fix: set it, as an administrator, "
+            "above every uidNumber of ou=people)"
+        )
+    return int(values[0])
+
+
+class IdsTaken(BureauError):
+    """Another writer moved the counter between our read and our reservation."""
+
+
+def reserve_ids(conn: LDAPObject, target: Target, read: int, following: int) -> None:
+    """Move the counter from `read` to `following` in one modification: delete the value
+    read, add the next. slapd applies both or neither; if another import reserved ids
+    meanwhile the delete finds no such value and nothing changes (compare-and-swap)."""
+    try:
+        conn.modify_s(
+            target.id_counter,
+            [
+                (ldap.MOD_DELETE, "uidNumber", [str(read).encode()]),
+                (ldap.MOD_ADD, "uidNumber", [str(following).encode()]),
+            ],
+        )
+    except ldap.NO_SUCH_ATTRIBUTE as err:
+        raise IdsTaken(
+            f"another import took POSIX ids from {target.id_counter} during this one; "
+            "nothing was written (fix: run the import again)"
+        ) from err
+    except ldap.LDAPError as err:
+        raise BureauError(
+            f"cannot reserve POSIX ids in {target.id_counter}: {_describe(err)}; nothing was "
+            "written (fix: check that the provisioning account may write it: directory role)"
+        ) from err
+
+
 def _values(values: tuple[str, ...] | list[str]) -> list[bytes]:
     return [v.encode("utf-8") for v in values]
 
@@ -234,7 +282,10 @@ def _operations(plan: Plan, hashed: Mapping[str, str]) -> Iterator[tuple[str, st
         yield "add", create.dn, modlist
     for update in plan.updates:
         modlist = [
-            (ldap.MOD_REPLACE, c.attribute, _values(c.new))
+            # Classes are added: replacing them would touch the structural class.
+            (ldap.MOD_ADD, c.attribute, _values([v for v in c.new if v not in c.old]))
+            if c.attribute == "objectClass"
+            else (ldap.MOD_REPLACE, c.attribute, _values(c.new))
             if c.new
             else (ldap.MOD_DELETE, c.attribute, None)
             for c in update.changes

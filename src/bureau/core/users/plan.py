@@ -13,6 +13,16 @@ the file, or by another new agent), `given.surname2`, `3`, … New agents are
 numbered in a deterministic order — by base uid, employee id, ministry, title,
 phone — so the same file always gives the same uids, whatever its row order.
 An agent, once created, keeps its uid and address: later runs match it first.
+
+POSIX identity (a desktop session is a Unix login): every agent of the file
+gets posixAccount with uidNumber = gidNumber (its private group), a home and a
+shell. Ids come from a counter in the directory (`next_id`, the value read);
+agents that lack one (new ones, and existing ones imported before) take the
+next ids in uid order, and the counter moves past them (`Plan.id_next`) in one
+atomic modification before any entry is written (ldapdir.reserve_ids). An id
+is never taken back, so it is never handed out twice. The counter is also
+moved past any uidNumber found in the directory. Entries the file does not
+list (rooms, agents who left) get none.
 """
 
 from __future__ import annotations
@@ -31,6 +41,12 @@ DISABLED = "disabled"
 # ppolicy's permanent lock (the "1 January year 0" value slapd documents).
 LOCKED_FOREVER = "000001010000Z"
 AGENT_CLASSES = ("inetOrgPerson", "bureauAgent")
+POSIX_CLASS = "posixAccount"
+# The first id when the directory's counter says nothing lower (directory role:
+# directory__posix_first_id).
+FIRST_ID = 100000
+# The POSIX attributes the importer sets once and then keeps.
+POSIX = ("uidNumber", "gidNumber", "homeDirectory", "loginShell")
 # Attributes the importer owns on an agent entry, with their canonical spelling.
 MANAGED = (
     "uid",
@@ -51,7 +67,7 @@ MANAGED = (
 )
 # Multi-valued attributes compared as sets of lower-case values.
 SETS = frozenset({"bureauMailAlias"})
-READ_ATTRIBUTES = (*MANAGED, "pwdAccountLockedTime")
+READ_ATTRIBUTES = (*MANAGED, *POSIX, "objectClass", "pwdAccountLockedTime")
 CANONICAL = {name.lower(): name for name in READ_ATTRIBUTES}
 
 
@@ -73,6 +89,11 @@ class Entry:
     @property
     def status(self) -> str:
         return self.first("bureauAccountStatus").lower() or ACTIVE
+
+    @property
+    def posix(self) -> bool:
+        classes = {c.lower() for c in self.attrs.get("objectClass", ())}
+        return POSIX_CLASS.lower() in classes and bool(self.first("uidNumber"))
 
     @property
     def identity(self) -> tuple[str, str, str]:
@@ -147,6 +168,9 @@ class Plan:
     unchanged: int = 0
     untouched: int = 0  # entries not in the file, left as they are
     active: int = 0  # active agents in the directory before the run (guard.py)
+    id_read: int = FIRST_ID  # the directory's counter as read
+    id_next: int = FIRST_ID  # the counter once this plan's ids are reserved
+    ids: int = 0  # POSIX ids this plan hands out
 
     @property
     def empty(self) -> bool:
@@ -162,7 +186,8 @@ class Plan:
             f"{len(self.creates)} to create, {len(self.updates)} to update, "
             f"{len(self.disables)} to disable, {self.unchanged} unchanged, "
             f"{self.untouched} not in the file left as they are; "
-            f"{len(self.groups)} ministry group(s) to change ({members} membership change(s))"
+            f"{len(self.groups)} ministry group(s) to change ({members} membership change(s)); "
+            f"{self.ids} POSIX id(s) to hand out"
         )
 
     def describe(self) -> Iterable[str]:
@@ -198,6 +223,13 @@ class Target:
     base_dn: str
     domain: str
     default_quota: int = 2048
+    home_root: str = "/home"
+    login_shell: str = "/bin/bash"
+
+    @property
+    def id_counter(self) -> str:
+        """The entry whose uidNumber is the next POSIX id (directory role)."""
+        return f"cn=posix-ids,ou=policies,{self.base_dn}"
 
     @property
     def people(self) -> str:
@@ -339,6 +371,51 @@ def desired(
     }
 
 
+def allocate_ids(
+    needing: Iterable[str], entries: Iterable[Entry], next_id: int
+) -> tuple[dict[str, int], int]:
+    """POSIX ids for the agents `needing` one (uids), in uid order, from the counter
+    `next_id`, or past the highest id already in the directory if that is higher;
+    returns the ids and the counter's next value. Ids only ever grow."""
+    highest = max(
+        (
+            int(value)
+            for entry in entries
+            for name in ("uidNumber", "gidNumber")
+            for value in entry.attrs.get(name, ())
+            if value.isdigit()
+        ),
+        default=0,
+    )
+    first = max(next_id, highest + 1)
+    ids = {uid: first + n for n, uid in enumerate(sorted(set(needing)))}
+    return ids, first + len(ids) if ids else next_id
+
+
+def posix(
+    uid: str, entry: Entry | None, number: int | None, target: Target
+) -> dict[str, tuple[str, ...]]:
+    """The POSIX attributes of an agent: kept once set, `number` when it has none."""
+
+    def kept(name: str, fallback: str) -> tuple[str, ...]:
+        current = entry.attrs.get(name, ()) if entry else ()
+        return current[:1] if current else (fallback,)
+
+    if entry is not None and entry.posix:
+        uid_number = entry.first("uidNumber")
+    elif number is not None:
+        uid_number = str(number)
+    else:
+        raise ValueError(f"{uid} needs a POSIX id and none was allocated")
+    return {
+        "uidNumber": (uid_number,),
+        # The private group of the agent: SSSD's auto_private_groups (office role).
+        "gidNumber": (uid_number,) if number is not None else kept("gidNumber", uid_number),
+        "homeDirectory": kept("homeDirectory", f"{target.home_root}/{uid}"),
+        "loginShell": kept("loginShell", target.login_shell),
+    }
+
+
 def _same(name: str, old: tuple[str, ...], new: tuple[str, ...]) -> bool:
     if name in SETS:
         return {v.lower() for v in old} == {v.lower() for v in new}
@@ -384,8 +461,11 @@ def build(
     *,
     file: str,
     disable_missing: bool = False,
+    next_id: int = FIRST_ID,
 ) -> Plan:
-    """Compare the file with the directory; raise BadInput on conflicts, before any write."""
+    """Compare the file with the directory; raise BadInput on conflicts, before any write.
+
+    `next_id` is the directory's POSIX id counter (module docstring)."""
     matched = _match(rows, entries)
     new_rows = [r for r in rows if r.line not in matched and r.uid is None]
     uids = allocate_uids(new_rows, _taken(rows, entries, target.domain))
@@ -400,17 +480,24 @@ def build(
             f"{file}: {len(problems)} conflict(s) with the directory; nothing was changed", problems
         )
 
-    plan = Plan(active=sum(1 for e in entries if e.status != DISABLED))
+    needing = [uids[r.line] for r in rows if not (r.line in matched and matched[r.line].posix)]
+    numbers, id_next = allocate_ids(needing, entries, next_id)
+    plan = Plan(
+        active=sum(1 for e in entries if e.status != DISABLED),
+        id_read=next_id,
+        id_next=id_next,
+        ids=len(numbers),
+    )
     member_of: dict[str, str] = {}  # lower-case agent DN → ministry code wanted
     leaving: set[str] = set()  # lower-case agent DNs to remove from every ministry group
     for row in rows:
         uid = uids[row.line]
         entry = matched.get(row.line)
-        want = desired(row, uid, entry, target)
+        want = desired(row, uid, entry, target) | posix(uid, entry, numbers.get(uid), target)
         if entry is None:
             dn = target.agent_dn(uid)
             attrs = {k: v for k, v in want.items() if v}
-            attrs["objectClass"] = AGENT_CLASSES
+            attrs["objectClass"] = (*AGENT_CLASSES, POSIX_CLASS)
             plan.creates.append(Create(uid, dn, attrs, row.ministry, row.line))
         else:
             dn = entry.dn
@@ -419,6 +506,10 @@ def build(
                 for name, value in want.items()
                 if not _same(name, entry.attrs.get(name, ()), value)
             ]
+            classes = entry.attrs.get("objectClass", ())
+            if POSIX_CLASS.lower() not in {c.lower() for c in classes}:
+                # Added, not replaced (ldapdir): the structural class stays as it is.
+                changes.insert(0, Change("objectClass", classes, (*classes, POSIX_CLASS)))
             if entry.attrs.get("pwdAccountLockedTime") and entry.status == DISABLED:
                 changes.append(
                     Change("pwdAccountLockedTime", entry.attrs["pwdAccountLockedTime"], ())
