@@ -28,6 +28,7 @@ VISIO = f"visio.{DOMAIN}"
 TURN = f"turn.{DOMAIN}"
 ABLA = "abla.adjo-amegan"
 KOKOU = "kokou.agbeko"
+YAO = "yao.de-souza"
 JANUS_WS, JANUS_ADMIN, SERVICE, TURN_TLS = 8188, 7088, 8443, 5349
 
 # Run on the video host (python3-aiohttp is there for the room service): the
@@ -248,6 +249,26 @@ def wait_for_media(page: Page, timeout: float = 60) -> dict:
     return seen
 
 
+def open_meeting(portal: Portal, creator: Page) -> str:
+    """The creator logs in, creates a meeting, joins it; its link."""
+    creator.goto(f"https://{VISIO}/")
+    portal.login(creator, ABLA)
+    creator.wait_for_url(f"https://{VISIO}/")
+    creator.click("#create")
+    creator.locator("#created").wait_for()
+    link = creator.input_value("#link")
+    assert link.startswith(f"https://{VISIO}/r/"), link
+    creator.goto(link)
+    creator.locator("#state:text('Connecté')").wait_for()
+    return link
+
+
+def join(portal: Portal, page: Page, link: str, uid: str) -> None:
+    page.goto(link)
+    portal.login(page, uid)
+    page.wait_for_url(link)
+
+
 @pytest.mark.writes
 def test_two_agents_meet_and_see_and_hear_each_other(browsers: list[Browser]) -> None:
     """Abla creates a meeting and joins it; Kokou opens her link. Each one's
@@ -263,18 +284,8 @@ def test_two_agents_meet_and_see_and_hear_each_other(browsers: list[Browser]) ->
     abla, kokou = pages
     started = time.monotonic()
     try:
-        abla.goto(f"https://{VISIO}/")
-        portal.login(abla, ABLA)
-        abla.wait_for_url(f"https://{VISIO}/")
-        abla.click("#create")
-        link = abla.input_value("#link")
-        assert link.startswith(f"https://{VISIO}/r/"), link
-        abla.goto(link)
-        abla.locator("#state:text('Connecté')").wait_for()
-
-        kokou.goto(link)
-        portal.login(kokou, KOKOU)
-        kokou.wait_for_url(link)
+        link = open_meeting(portal, abla)
+        join(portal, kokou, link, KOKOU)
         kokou.locator("#state:text('Connecté')").wait_for()
 
         first = {name: wait_for_media(page) for name, page in (("abla", abla), ("kokou", kokou))}
@@ -297,6 +308,52 @@ def test_two_agents_meet_and_see_and_hear_each_other(browsers: list[Browser]) ->
     except Exception:
         for name, page in (("abla", abla), ("kokou", kokou)):
             page.screenshot(path=str(Path(shots) / f"visio-{name}-failed.png"))
+        raise
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.mark.writes
+def test_the_creator_locks_the_meeting_and_removes_a_participant(
+    browsers: list[Browser],
+) -> None:
+    """Abla's meeting: Kokou joins; she locks it and removes him. His page
+    says so and his video leaves hers; he cannot come back, and nobody new
+    (Yao) gets into the locked meeting."""
+    shots = artifacts_dir("video")
+    portal = Portal(shots)
+    contexts = [b.new_context(ignore_https_errors=True, locale="fr-FR") for b in browsers]
+    abla, kokou = (c.new_page() for c in contexts)
+    for page in (abla, kokou):
+        page.set_default_timeout(45_000)
+    try:
+        link = open_meeting(portal, abla)
+        join(portal, kokou, link, KOKOU)
+        kokou.locator("#state:text('Connecté')").wait_for()
+        tile = abla.locator(".tile.remote")
+        tile.wait_for()
+        assert "Kokou" in tile.inner_text()
+
+        abla.click("#lock")
+        abla.locator("#lock:text('Déverrouiller la réunion')").wait_for()
+        tile.locator("button.remove").click()
+        kokou.locator("#error:text('retiré de la réunion')").wait_for()
+        tile.wait_for(state="detached")
+
+        # He comes back with the link: refused.
+        kokou.goto(link)
+        kokou.locator("#error:text('retiré de cette réunion')").wait_for()
+        assert kokou.locator(".tile.remote").count() == 0
+        # Someone new, in a fresh browser profile: the meeting is locked.
+        kokou.context.clear_cookies()
+        join(portal, kokou, link, YAO)
+        kokou.locator("#error:text('verrouillée')").wait_for()
+        assert abla.locator(".tile.remote").count() == 0
+        abla.screenshot(path=str(shots / "visio-moderation.png"))
+    except Exception:
+        for name, page in (("abla", abla), ("kokou", kokou)):
+            page.screenshot(path=str(Path(shots) / f"visio-moderation-{name}-failed.png"))
         raise
     finally:
         for context in contexts:

@@ -14,6 +14,8 @@ and relays the browser's Janus WebSocket to Janus on the loopback.
     GET  /static/...             the page's files, janus.js and adapter.js (Debian's)
     POST /api/rooms              create a meeting: {"room", "link"}
     POST /api/rooms/<room>/join  a participant's Janus token, TURN credentials, limits
+    POST /api/rooms/<room>/lock  {"locked": bool}: nobody new joins (the creator only)
+    POST /api/rooms/<room>/kick  {"feed": id}: remove a participant for good (the creator only)
     GET  /janus                  WebSocket to Janus (janus-protocol)
 
 Python 3 standard library and aiohttp (Debian's python3-aiohttp).
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -44,13 +47,23 @@ ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
 @dataclass
+class Participant:
+    uid: str
+    feed: str  # her VideoRoom id, given by the service
+    expiry: float
+
+
+@dataclass
 class Room:
     room: str
     owner: str
     secret: str
     created: float = field(default_factory=time.time)
-    # Janus tokens of the participants: token -> (uid, expiry).
-    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    locked: bool = False
+    # Agents the creator removed: they do not come back.
+    banned: set[str] = field(default_factory=set)
+    # The participants, by their Janus token.
+    tokens: dict[str, Participant] = field(default_factory=dict)
 
 
 class Janus:
@@ -102,6 +115,8 @@ class Service:
             config["janus_admin"], read("janus_admin_secret"), read("videoroom_admin_key")
         )
         self.rooms: dict[str, Room] = {}
+        # The browsers' WebSockets to Janus, by the tokens they carried.
+        self.sockets: dict[str, web.WebSocketResponse] = {}
 
     # --- Identity: the portal's headers, set by the front ---------------------
 
@@ -113,10 +128,8 @@ class Service:
         name = request.headers.get("Auth-Name", "").strip() or uid
         # The portal sends the name as it is in the directory (UTF-8 bytes
         # that aiohttp read as Latin-1).
-        try:
+        with contextlib.suppress(UnicodeError):
             name = name.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            pass
         return uid, name
 
     @staticmethod
@@ -176,25 +189,30 @@ class Service:
     async def join(self, request: web.Request) -> web.Response:
         self.same_origin(request)
         uid, name = self.agent(request)
-        room = self.rooms.get(request.match_info["room"])
-        if room is None:
-            raise web.HTTPNotFound(text="no such meeting")
+        room = self.room_of(request)
+        if uid in room.banned:
+            raise web.HTTPForbidden(text="removed from this meeting")
+        if room.locked and uid != room.owner:
+            raise web.HTTPForbidden(text="the meeting is locked")
         c = self.config
         now = time.time()
-        live = {t: v for t, v in room.tokens.items() if v[1] > now}
+        live = [p for p in room.tokens.values() if p.expiry > now]
         if len(live) >= c["max_participants"]:
             raise web.HTTPConflict(text="the meeting is full")
         await self.ensure_room(room)
         token = secrets.token_urlsafe(32)
         expiry = int(now + c["credential_lifetime"])
+        feed = secrets.token_hex(8)
         await self.janus.add_token(token)
-        room.tokens[token] = (uid, expiry)
+        room.tokens[token] = Participant(uid, feed, expiry)
         return web.json_response(
             {
                 "room": room.room,
                 "display": name,
                 "uid": uid,
+                "feed": feed,
                 "moderator": uid == room.owner,
+                "locked": room.locked,
                 "token": token,
                 "expires": expiry,
                 "janus": f"wss://{c['hostname']}/janus",
@@ -207,6 +225,62 @@ class Service:
                 },
             }
         )
+
+    def room_of(self, request: web.Request) -> Room:
+        room = self.rooms.get(request.match_info["room"])
+        if room is None:
+            raise web.HTTPNotFound(text="no such meeting")
+        return room
+
+    async def owned(self, request: web.Request) -> tuple[Room, dict]:
+        """The room, if the agent created it, and the request's JSON body."""
+        self.same_origin(request)
+        uid, _ = self.agent(request)
+        room = self.room_of(request)
+        if uid != room.owner:
+            raise web.HTTPForbidden(text="only the meeting's creator may do this")
+        try:
+            body = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="a JSON body is expected") from None
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest(text="a JSON object is expected")
+        return room, body
+
+    async def lock(self, request: web.Request) -> web.Response:
+        room, body = await self.owned(request)
+        room.locked = bool(body.get("locked", True))
+        LOG.info("room %s %s", room.room, "locked" if room.locked else "unlocked")
+        return web.json_response({"locked": room.locked})
+
+    async def kick(self, request: web.Request) -> web.Response:
+        """Remove a participant: out of the VideoRoom, her tokens withdrawn,
+        her connection closed, and never back into this meeting."""
+        room, body = await self.owned(request)
+        feed = body.get("feed")
+        gone = {t: p for t, p in room.tokens.items() if p.feed == feed}
+        if not gone:
+            raise web.HTTPNotFound(text="no such participant")
+        uids = {p.uid for p in gone.values()}
+        if room.owner in uids:
+            raise web.HTTPBadRequest(text="the creator cannot remove herself")
+        room.banned |= uids
+        try:
+            await self.janus.videoroom(
+                {"request": "kick", "room": room.room, "secret": room.secret, "id": feed}
+            )
+        except web.HTTPException as error:
+            LOG.info("kick %s: %s", feed, error.text)
+        for token in gone:
+            room.tokens.pop(token, None)
+            await self.janus.remove_token(token)
+        # Her page hears "kicked" first, then loses its connection.
+        sockets = [self.sockets.pop(t) for t in gone if t in self.sockets]
+        asyncio.get_running_loop().call_later(
+            2, lambda: [asyncio.ensure_future(s.close()) for s in sockets]
+        )
+        LOG.info("room %s: %s removed", room.room, ", ".join(sorted(uids)))
+        return web.json_response({"removed": sorted(uids)})
 
     # --- The browser's WebSocket to Janus -------------------------------------
 
@@ -230,6 +304,7 @@ class Service:
                         token = None
                     if isinstance(token, str):
                         used.add(token)
+                        self.sockets[token] = browser
                     await janus.send_str(message.data)
 
             async def down() -> None:
@@ -245,6 +320,7 @@ class Service:
         await browser.close()
         # Her connection is gone: so are her tokens.
         for token in used:
+            self.sockets.pop(token, None)
             for room in self.rooms.values():
                 if room.tokens.pop(token, None):
                     await self.janus.remove_token(token)
@@ -258,8 +334,8 @@ class Service:
             await asyncio.sleep(60)
             now = time.time()
             for room in list(self.rooms.values()):
-                for token, (_, expiry) in list(room.tokens.items()):
-                    if expiry <= now:
+                for token, participant in list(room.tokens.items()):
+                    if participant.expiry <= now:
                         room.tokens.pop(token, None)
                         await self.janus.remove_token(token)
 
@@ -304,6 +380,8 @@ class Service:
         app.router.add_static("/static/", self.config["app"], show_index=False)
         app.router.add_post("/api/rooms", self.create)
         app.router.add_post("/api/rooms/{room:[a-z0-9]{12}}/join", self.join)
+        app.router.add_post("/api/rooms/{room:[a-z0-9]{12}}/lock", self.lock)
+        app.router.add_post("/api/rooms/{room:[a-z0-9]{12}}/kick", self.kick)
         app.router.add_get("/janus", self.janus_socket)
         app.on_startup.append(self.on_startup)
         app.on_cleanup.append(self.on_cleanup)

@@ -5,11 +5,11 @@
 
 (function () {
   const $ = (id) => document.getElementById(id);
-  const api = async (path) => {
+  const api = async (path, body) => {
     const response = await fetch(path, {
       method: "POST",
       headers: { "X-Bureau-Visio": "1", "Content-Type": "application/json" },
-      body: "{}",
+      body: JSON.stringify(body || {}),
       credentials: "same-origin",
     });
     if (!response.ok) {
@@ -17,6 +17,8 @@
       throw new Error(
         response.status === 404 ? "Cette réunion n'existe pas (ou plus)."
         : response.status === 409 ? "La réunion est complète."
+        : text.includes("removed") ? "Vous avez été retiré de cette réunion par son organisateur."
+        : text.includes("locked") ? "La réunion est verrouillée : demandez à son organisateur de l'ouvrir."
         : "Le service de visio a répondu " + response.status + " : " + text);
     }
     return response.json();
@@ -76,13 +78,14 @@
     const feeds = {};
     let publisher = null;
     let privateId = null;
+    let kicked = false;
     const janus = new Janus({
       server: joined.janus,
       token: joined.token,
       iceServers: joined.ice_servers,
       iceTransportPolicy: relay ? "relay" : undefined,
       success: () => attachPublisher(),
-      error: (error) => { state(""); fail("Connexion perdue : " + error); },
+      error: (error) => { state(""); if (!kicked) fail("Connexion perdue : " + error); },
       destroyed: () => state("Vous avez quitté la réunion."),
     });
 
@@ -92,7 +95,7 @@
         success: (handle) => {
           publisher = handle;
           handle.send({ message: { request: "join", room: joined.room, ptype: "publisher",
-                                   display: joined.display } });
+                                   id: joined.feed, display: joined.display } });
         },
         error: (error) => fail("Impossible de rejoindre : " + error),
         onmessage: (message, jsep) => {
@@ -103,8 +106,14 @@
             publish();
           }
           if (message.error) fail(message.error);
+          if (message.leaving === "ok" && message.reason === "kicked") {
+            kicked = true;
+            state("");
+            fail("Vous avez été retiré de la réunion par son organisateur.");
+            return;
+          }
           for (const found of message.publishers || []) subscribe(found);
-          const gone = message.leaving || message.unpublished;
+          const gone = message.leaving || message.unpublished || message.kicked;
           if (gone && gone !== "ok" && feeds[gone]) {
             feeds[gone].detach();
           }
@@ -147,6 +156,17 @@
       const caption = document.createElement("figcaption");
       caption.textContent = found.display || "Participant";
       tile.append(video, caption);
+      if (joined.moderator) {
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "remove";
+        remove.textContent = "Retirer";
+        remove.addEventListener("click", async () => {
+          try { await api("/api/rooms/" + joined.room + "/kick", { feed: found.id }); }
+          catch (error) { fail(error.message); }
+        });
+        caption.append(" ", remove);
+      }
       const stream = new MediaStream();
       video.srcObject = stream;
       feeds[found.id] = { detach: () => {} };  // until attached
@@ -160,6 +180,7 @@
         },
         error: (error) => fail("Flux indisponible : " + error),
         onmessage: (message, jsep) => {
+          if (message.left === "ok" || message.unpublished) handle.detach();
           if (!jsep) return;
           handle.createAnswer({
             jsep: jsep,
@@ -204,6 +225,21 @@
       $("camera").setAttribute("aria-pressed", String(!muted));
     });
     $("leave").addEventListener("click", () => janus.destroy());
+    if (joined.moderator) {
+      let locked = joined.locked;
+      const show = () => {
+        $("lock").textContent = locked ? "Déverrouiller la réunion" : "Verrouiller la réunion";
+        $("lock").setAttribute("aria-pressed", String(locked));
+      };
+      $("lock").hidden = false;
+      show();
+      $("lock").addEventListener("click", async () => {
+        try {
+          locked = (await api("/api/rooms/" + joined.room + "/lock", { locked: !locked })).locked;
+          show();
+        } catch (error) { fail(error.message); }
+      });
+    }
   }
 
   document.addEventListener("DOMContentLoaded", () => {
