@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -80,32 +81,38 @@ async def main():
 asyncio.run(main())
 """.replace("ADMIN_PORT", str(JANUS_ADMIN)).replace("WS_PORT", str(JANUS_WS))
 
+# Every port at once: a dropped one costs the whole timeout.
 PROBE = """
 import json, socket, sys
-verdicts = {}
-for port in [int(p) for p in sys.argv[2:]]:
+from concurrent.futures import ThreadPoolExecutor
+
+def verdict(port):
     try:
         socket.create_connection((sys.argv[1], port), timeout=3).close()
-        verdicts[port] = "open"
+        return "open"
     except ConnectionRefusedError:
-        verdicts[port] = "refused"
+        return "refused"
     except OSError:
-        verdicts[port] = "dropped"
-print(json.dumps(verdicts))
+        return "dropped"
+
+ports = [int(p) for p in sys.argv[2:]]
+with ThreadPoolExecutor(len(ports)) as pool:
+    print(json.dumps(dict(zip(ports, pool.map(verdict, ports)))))
 """
 
 
 def probe_here(address: str, ports: list[int]) -> dict[int, str]:
-    verdicts = {}
-    for port in ports:
+    def verdict(port: int) -> str:
         try:
             socket.create_connection((address, port), timeout=3).close()
-            verdicts[port] = "open"
+            return "open"
         except ConnectionRefusedError:
-            verdicts[port] = "refused"
+            return "refused"
         except OSError:
-            verdicts[port] = "dropped"
-    return verdicts
+            return "dropped"
+
+    with ThreadPoolExecutor(len(ports)) as pool:
+        return dict(zip(ports, pool.map(verdict, ports), strict=True))
 
 
 def janus_answers(video: Host) -> dict:
