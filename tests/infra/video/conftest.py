@@ -31,6 +31,8 @@ FAKE_MEDIA = (
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
+    # getDisplayMedia answered without a picker (a fake screen).
+    "--auto-select-desktop-capture-source=Entire screen",
     # TURN over TLS is checked against the internal CA by the checks
     # (test_turn_over_tls_shows_the_host_certificate); Chromium's WebRTC
     # reads its own roots, not the system's.

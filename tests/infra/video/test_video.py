@@ -235,6 +235,19 @@ STATS = """async () => {
 }"""
 
 
+# Video frames decoded from one feed (a tile's data-feed).
+FEED_FRAMES = """async (feed) => {
+  let frames = 0;
+  for (const c of window.bureauVisio.connections()) {
+    if (c.feed !== feed || !c.pc) continue;
+    (await c.pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "video") frames += r.framesDecoded || 0;
+    });
+  }
+  return frames;
+}"""
+
+
 def received(page: Page) -> dict:
     """What the page's subscriber connections receive: video frames decoded,
     audio packets, and how the media flows (the selected candidates)."""
@@ -309,6 +322,19 @@ def test_two_agents_meet_and_see_and_hear_each_other(browsers: list[Browser]) ->
             assert pairs and all(p["candidateType"] == "relay" for p in pairs), (name, pairs)
             assert all(p["relayProtocol"] == "tls" for p in pairs), (name, pairs)
         assert "Kokou" in abla.inner_text("#videos") or abla.locator(".tile.remote").count() == 1
+
+        # Abla shares her screen: a tile of its own on Kokou's page, decoded.
+        abla.click("#screen")
+        shared = kokou.locator(".tile.remote", has_text="(écran)")
+        shared.wait_for()
+        feed = shared.get_attribute("data-feed")
+        frames = []
+        for _ in range(30):
+            frames.append(kokou.evaluate(FEED_FRAMES, feed))
+            if len(frames) > 3 and frames[-1] > frames[-4] > 0:
+                break
+            kokou.wait_for_timeout(1000)
+        assert frames[-1] > frames[-4] > 0, frames
         for name, page in (("abla", abla), ("kokou", kokou)):
             page.screenshot(path=str(shots / f"visio-{name}.png"))
         print(f"meeting: both see and hear each other after {time.monotonic() - started:.1f} s")

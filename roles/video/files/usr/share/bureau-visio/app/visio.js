@@ -79,6 +79,9 @@
     let publisher = null;
     let privateId = null;
     let kicked = false;
+    // The screen is a publisher of its own (its own feed and tile for the others).
+    let screen = null;
+    let screenFeed = null;
     const janus = new Janus({
       server: joined.janus,
       token: joined.token,
@@ -145,7 +148,7 @@
     }
 
     function subscribe(found) {
-      if (feeds[found.id]) return;
+      if (feeds[found.id] || found.id === screenFeed) return;
       let handle = null;
       const tile = document.createElement("figure");
       tile.className = "tile remote";
@@ -192,6 +195,8 @@
             error: (error) => fail("Réception impossible : " + error),
           });
         },
+        // Janus hangs up a subscription whose publisher left (or was removed).
+        webrtcState: (on) => { if (!on && handle) handle.detach(); },
         onremotetrack: (track, mid, on) => {
           if (on) {
             stream.addTrack(track);
@@ -224,6 +229,46 @@
       $("camera").textContent = muted ? "Couper la caméra" : "Activer la caméra";
       $("camera").setAttribute("aria-pressed", String(!muted));
     });
+    function shareScreen() {
+      janus.attach({
+        plugin: "janus.plugin.videoroom",
+        success: (handle) => {
+          screen = handle;
+          handle.send({ message: { request: "join", room: joined.room, ptype: "publisher",
+                                   display: joined.display + " (écran)" } });
+        },
+        error: (error) => fail("Partage impossible : " + error),
+        onmessage: (message, jsep) => {
+          if (message.videoroom === "joined") {
+            screenFeed = message.id;
+            screen.createOffer({
+              tracks: [{ type: "screen", capture: true, recv: false }],
+              success: (offer) => screen.send({ message: { request: "configure", audio: false,
+                                                            video: true }, jsep: offer }),
+              error: (error) => { fail("Partage impossible : " + (error.message || error));
+                                  stopScreen(); },
+            });
+          }
+          if (jsep) screen.handleRemoteJsep({ jsep: jsep });
+        },
+        onlocaltrack: (track, on) => {
+          // Sharing stopped from the browser's own bar.
+          if (on && track.kind === "video") track.addEventListener("ended", stopScreen);
+        },
+      });
+      $("screen").textContent = "Arrêter le partage";
+      $("screen").setAttribute("aria-pressed", "true");
+    }
+
+    function stopScreen() {
+      if (screen) screen.detach();
+      screen = null;
+      screenFeed = null;
+      $("screen").textContent = "Partager l'écran";
+      $("screen").setAttribute("aria-pressed", "false");
+    }
+
+    $("screen").addEventListener("click", () => { if (screen) stopScreen(); else shareScreen(); });
     $("leave").addEventListener("click", () => janus.destroy());
     if (joined.moderator) {
       let locked = joined.locked;
