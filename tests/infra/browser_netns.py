@@ -43,7 +43,7 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -174,10 +174,10 @@ def _ip() -> str:
     return shutil.which("ip", path=os.environ.get("PATH", "") + os.pathsep + SBIN) or "ip"
 
 
-async def _inner_relay(directory: str, listeners: list[socket.socket], parent: int) -> None:
-    """Serves the listeners until `parent` (Chromium, once the wrapper has
-    exec'd it) has gone: this process is then another's child."""
-    for port, listener in zip(PORTS, listeners, strict=True):
+async def _inner_relay(directory: str, listeners: dict[int, socket.socket], parent: int) -> None:
+    """Serves the listeners (port -> socket) until `parent` (Chromium, once
+    the wrapper has exec'd it) has gone: this process is then another's child."""
+    for port, listener in listeners.items():
         connect = functools.partial(asyncio.open_unix_connection, _socket_path(directory, port))
         await asyncio.start_server(functools.partial(_join, connect), sock=listener)
     while os.getppid() == parent:
@@ -215,8 +215,11 @@ def main(argv: list[str]) -> None:
         return
     directory, executable, *args = argv
     _online_link()
+    # The ports the outer relay serves (its sockets exist before Chromium
+    # starts): 443 and 80, and any the launch added (`relays`).
+    ports = sorted(int(path.stem) for path in Path(directory).glob("*.sock"))
     # Bound before the fork: Chromium never connects before the relay listens.
-    listeners = [socket.create_server(("127.0.0.1", port)) for port in PORTS]
+    listeners = [socket.create_server(("127.0.0.1", port)) for port in ports]
     parent = os.getpid()
     if os.fork() == 0:
         status = 0
@@ -228,7 +231,7 @@ def main(argv: list[str]) -> None:
             os.dup2(null, 0)
             os.dup2(null, 1)
             os.close(null)
-            asyncio.run(_inner_relay(directory, listeners, parent))
+            asyncio.run(_inner_relay(directory, dict(zip(ports, listeners, strict=True)), parent))
         except BaseException as error:
             print(f"browser_netns relay: {error!r}", file=sys.stderr)
             status = 1
@@ -296,17 +299,24 @@ def launch(
     domain: str,
     address: str,
     isolate: bool | None = None,
+    *,
+    args: Sequence[str] = (),
+    relays: Mapping[int, tuple[str, int]] | None = None,
 ) -> Iterator[Browser]:
     """Chromium (`executable`) launched by Playwright's `browser_type`, with
     every name of `domain` reaching `address` on ports 443 and 80. Isolated in
     a network namespace of its own when `isolate` is true, or None (the
-    default) and the machine allows it; started directly otherwise."""
+    default) and the machine allows it; started directly otherwise. `args`
+    are more Chromium switches; `relays` more TCP ports (port in the
+    namespace -> (address, port) outside) for every name of the domain, such
+    as a TURN server's TLS port (the namespace has no other way out: no UDP).
+    Started directly, Chromium reaches a relayed port at `address`."""
     if isolate is None:
         isolate = isolation_available()
     if not isolate:
         browser = browser_type.launch(
             executable_path=executable,
-            args=[f"--host-resolver-rules=MAP *.{domain} {address}"],
+            args=[f"--host-resolver-rules=MAP *.{domain} {address}", *args],
         )
         try:
             yield browser
@@ -316,11 +326,11 @@ def launch(
     # A short path: a Unix socket's path is limited to 107 bytes.
     with (
         tempfile.TemporaryDirectory(prefix="bureau-netns-") as directory,
-        _OuterRelay(directory, {port: (address, port) for port in PORTS}),
+        _OuterRelay(directory, {**{port: (address, port) for port in PORTS}, **(relays or {})}),
     ):
         browser = browser_type.launch(
             executable_path=_wrapper(directory, executable),
-            args=[f"--host-resolver-rules=MAP *.{domain} 127.0.0.1"],
+            args=[f"--host-resolver-rules=MAP *.{domain} 127.0.0.1", *args],
         )
         try:
             yield browser

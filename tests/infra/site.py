@@ -118,7 +118,10 @@ class FirewallPorts:
     restricted: set[int] = field(default_factory=set)
 
     def add(self, port: object, sources: object = None) -> None:
-        (self.restricted if sources else self.open_to_all).add(int(str(port)))
+        """A port, or a range of ports "FIRST-LAST" (hardening's open_ports takes both)."""
+        first, _, last = str(port).partition("-")
+        ports = range(int(first), int(last or first) + 1)
+        (self.restricted if sources else self.open_to_all).update(ports)
 
 
 def _trusted(value: Any) -> Any:

@@ -110,6 +110,32 @@ def write_inventory(root: Path, selector_line: str = "") -> Path:
     return path
 
 
+def test_a_site_with_a_video_host_gets_visio_and_turn_and_what_to_open() -> None:
+    assert ("visio", "CNAME") not in by_name(dns.build(site()))
+    zone = dns.build(site(video_host="video1.gouv.tg"))
+    records = by_name(zone)
+    assert records[("visio", "CNAME")] == ["web.gouv.tg."]
+    assert records[("turn", "CNAME")] == ["video1.gouv.tg."]
+    [turn] = [r for r in zone.records if r.name == "turn"]
+    assert "UDP 3478" in turn.comment and "TCP 5349" in turn.comment
+    assert "UDP 10000-20000" in turn.comment
+
+
+def test_the_video_host_and_its_ports_are_read_from_the_inventory(tmp_path: Path) -> None:
+    path = write_inventory(tmp_path)
+    hosts = path / "hosts.yml"
+    hosts.write_text(
+        hosts.read_text(encoding="utf-8") + "    video:\n      hosts:\n        visio1.gouv.tg:\n",
+        encoding="utf-8",
+    )
+    (path / "host_vars" / "visio1.gouv.tg.yml").write_text(
+        "video__rtp_port_range: 30000-39999\n", encoding="utf-8"
+    )
+    found = dns.site_from_inventory(inv.load(path), tmp_path)
+    assert found.video_host == "visio1.gouv.tg"
+    assert "UDP 30000-39999 (media)" in found.video_ports
+
+
 def test_site_is_read_from_the_inventory_and_the_fetched_key(tmp_path: Path) -> None:
     path = write_inventory(tmp_path)
     keys = tmp_path / "dkim"

@@ -76,9 +76,9 @@ def _roles_of(playbook: Path, seen: set[Path] | None = None) -> dict[str, set[st
 
 
 def test_the_suite_converges_and_verifies_every_role() -> None:
-    """Every role of roles/ is deployed by site.yml to a group a host of the suite
-    is in (the suite host, or a host of its own such as the office desktops),
-    and the suite runs that role's checks (or a small scenario does)."""
+    """Every role of roles/ is deployed by site.yml to a group a suite host is
+    in (the suite host, or a host of its own: the office desktops, the Debian 12
+    video host), and the suite runs that role's checks (or a small scenario does)."""
     deployed = _roles_of(ROOT / "playbooks" / "site.yml")
     roles = {p.name for p in (ROOT / "roles").iterdir() if (p / "tasks").is_dir()}
     assert roles <= set(deployed), f"not in site.yml: {sorted(roles - set(deployed))}"

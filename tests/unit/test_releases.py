@@ -69,9 +69,32 @@ def test_a_role_that_does_not_run_on_the_release_is_refused(make_inventory, proj
     assert "bureau__debian_release: bookworm" in problem.fix
 
 
+def test_a_host_kept_on_debian_12_by_a_role_is_told_what_it_implies(
+    make_inventory, project: Path
+) -> None:
+    """The video hosts stay on Debian 12 (Janus is not in Debian 13,
+    docs/video.md): the warning says so, with the end of LTS, not "upgrade"."""
+    _project_with_role(project, "video", ["bookworm"], "ca")
+    root = make_inventory(extra={"group_vars/ca/release.yml": "bureau__debian_release: bookworm\n"})
+    found = releases.check(inv.load(root), project, today=TODAY)
+    assert not found.problems
+    [warning] = found.warnings
+    assert "stays on it by design: role 'video' runs on no newer release" in warning.message
+    assert "LTS" in warning.message and "2028-06-30" in warning.message
+    assert "before 2028-06-30" in warning.fix and "docs/video.md" in warning.fix
+    assert "upgrade-12-to-13" not in warning.fix
+
+
+# Roles that run on Debian 12 only, and why (their README and docs say more).
+DEBIAN_12_ONLY = {"video": "Janus is not in Debian 13 (docs/video.md)"}
+
+
 def test_every_role_declares_the_releases_it_runs_on() -> None:
     for role in sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks").is_dir()):
         supported = releases.role_releases(ROOT, role)
+        if role in DEBIAN_12_ONLY:
+            assert supported == {"bookworm"}, f"{role}: {DEBIAN_12_ONLY[role]}"
+            continue
         assert "trixie" in supported, f"{role}: meta/main.yml does not list trixie"
         assert supported <= set(releases.releases()), f"{role}: unknown release in {supported}"
 

@@ -49,6 +49,9 @@ class MailSite:
     dmarc_policy: str = "quarantine"
     mta_sts_mode: str = "testing"
     report_address: str = ""
+    # The video host (group video) and its media ports, if the site has one.
+    video_host: str | None = None
+    video_ports: str = "UDP 3478, TCP 5349 (TURN over TLS), UDP 10000-20000 (media)"
 
     @property
     def reports(self) -> str:
@@ -118,6 +121,16 @@ def build(site: MailSite) -> Zone:
     add(Record("pki", "CNAME", fqdn(site.web_host), comment="the internal CA's revocation list"))
     add(Record("drive", "CNAME", fqdn(site.web_host), comment="drive, in the browser (portal)"))
     add(Record("dav", "CNAME", fqdn(site.web_host), comment="drive for native WebDAV clients"))
+    if site.video_host:
+        add(Record("visio", "CNAME", fqdn(site.web_host), comment="meetings (portal)"))
+        add(
+            Record(
+                "turn",
+                "CNAME",
+                fqdn(site.video_host),
+                comment=f"TURN and media: reachable from outside on {site.video_ports}",
+            )
+        )
     return zone
 
 
@@ -220,8 +233,20 @@ def site_from_inventory(inventory: inv.Inventory, dkim_directory: Path) -> MailS
             _literal(inventory.variables(filters[0]).get("filtering__dkim_selector"))
             or DEFAULT_SELECTOR
         )
+    video = inventory.members("video")
+    video_host = None
+    video_ports = MailSite.video_ports
+    if video:
+        found = inventory.variables(video[0])
+        video_host = _host_name(found, video[0], ("pki__host_name",))
+        turn = str(found.get("video__turn_port", 3478))
+        tls = str(found.get("video__turn_tls_port", 5349))
+        rtp = _literal(found.get("video__rtp_port_range")) or "10000-20000"
+        video_ports = f"UDP {turn}, TCP {tls} (TURN over TLS), UDP {rtp} (media)"
     return MailSite(
         domain=domain,
+        video_host=video_host,
+        video_ports=video_ports,
         mx_hosts=mx_names,
         imap_host=imap,
         submission_host=submission,

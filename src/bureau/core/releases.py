@@ -150,9 +150,15 @@ def check(inventory: inv.Inventory, project: Path, today: dt.date | None = None)
             continue
         release = known[codename]
         groups = ["all", *inventory.groups_of(host)]
+        newest = max(known.values(), key=lambda r: r.version)
+        # Roles that keep the host on this release: none of the newer ones has them.
+        pinned: list[str] = []
         for group in groups:
             for role in sorted(by_group.get(group, ())):
                 supported = role_releases(project, role)
+                newer = {s for s in supported if s in known and known[s].version > release.version}
+                if codename in supported and not newer and codename != newest.codename:
+                    pinned.append(role)
                 if supported and codename not in supported:
                     names = ", ".join(
                         f"{known[s].label}" if s in known else s for s in sorted(supported)
@@ -185,16 +191,20 @@ def check(inventory: inv.Inventory, project: Path, today: dt.date | None = None)
                 f"{owner} targets {release.label}, whose regular security support "
                 f"ends on {release.security_end} (in {left} days); LTS to {release.lts_end}"
             )
-        newest = max(known.values(), key=lambda r: r.version)
-        warnings.append(
-            Problem(
-                where.file,
-                f"{host}.{VARIABLE}",
-                message,
-                f"plan the upgrade to {newest.label} (docs/operations/upgrade-12-to-13.md)"
-                if newest.codename != codename
-                else "plan the upgrade to the next Debian release",
-                where.line,
+        if pinned:
+            # A decision, not an oversight: say what it implies and until when.
+            names = ", ".join(f"'{role}'" for role in dict.fromkeys(pinned))
+            message += (
+                f"; the host stays on it by design: role {names} runs on no newer "
+                f"release (roles/{pinned[0]}/README.md, docs/{pinned[0]}.md)"
             )
-        )
+            fix = (
+                f"nothing to change now; before {release.lts_end} (end of Debian LTS) "
+                f"move the role to {newest.label} as docs/{pinned[0]}.md describes"
+            )
+        elif newest.codename != codename:
+            fix = f"plan the upgrade to {newest.label} (docs/operations/upgrade-12-to-13.md)"
+        else:
+            fix = "plan the upgrade to the next Debian release"
+        warnings.append(Problem(where.file, f"{host}.{VARIABLE}", message, fix, where.line))
     return Findings(problems, warnings)

@@ -118,7 +118,7 @@ def ruleset_ports(host: Host) -> site.FirewallPorts:
     """TCP ports the live input chain accepts: (open to all, restricted to sources)."""
     found = site.FirewallPorts()
     for line in input_chain(host).splitlines():
-        match = re.search(r"tcp dport (\d+) .*accept", line)
+        match = re.search(r"tcp dport (\d+(?:-\d+)?) .*accept", line)
         if match:
             found.add(match[1], "saddr" in line)
     return found

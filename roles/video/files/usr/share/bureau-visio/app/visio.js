@@ -1,0 +1,294 @@
+/* Bureau's meeting page (roles/video): create a meeting, join it with
+   camera and microphone through Janus' VideoRoom (janus.js and adapter.js
+   from Debian, served by the room service). Nothing comes from elsewhere. */
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const api = async (path, body) => {
+    const response = await fetch(path, {
+      method: "POST",
+      headers: { "X-Bureau-Visio": "1", "Content-Type": "application/json" },
+      body: JSON.stringify(body || {}),
+      credentials: "same-origin",
+    });
+    if (!response.ok) {
+      const text = await response.text();
+      throw new Error(
+        response.status === 404 ? "Cette réunion n'existe pas (ou plus)."
+        : response.status === 409 ? "La réunion est complète."
+        : text.includes("removed") ? "Vous avez été retiré de cette réunion par son organisateur."
+        : text.includes("locked") ? "La réunion est verrouillée : demandez à son organisateur de l'ouvrir."
+        : "Le service de visio a répondu " + response.status + " : " + text);
+    }
+    return response.json();
+  };
+  const fail = (message) => {
+    $("error").textContent = message;
+    $("error").hidden = false;
+  };
+  const state = (text) => { $("state").textContent = text; };
+
+  // For the checks and the curious: every peer connection of the page.
+  const connections = [];
+  window.bureauVisio = { connections: () => connections.slice() };
+
+  // --- Home: create a meeting --------------------------------------------------
+
+  function home() {
+    $("home").hidden = false;
+    $("create").addEventListener("click", async () => {
+      try {
+        const made = await api("/api/rooms");
+        $("link").value = made.link;
+        $("open").href = made.link;
+        $("created").hidden = false;
+      } catch (error) {
+        fail(error.message);
+      }
+    });
+    $("copy").addEventListener("click", async () => {
+      $("link").select();
+      try { await navigator.clipboard.writeText($("link").value); } catch (_) { /* selected */ }
+    });
+  }
+
+  // --- Meeting ---------------------------------------------------------------
+
+  async function meeting(room) {
+    $("meeting").hidden = false;
+    let joined;
+    try {
+      joined = await api("/api/rooms/" + room + "/join");
+    } catch (error) {
+      state("");
+      fail(error.message);
+      return;
+    }
+    $("who").textContent = joined.display;
+    // ?relais=1: media through the TURN relay only (networks that let only TLS out).
+    const relay = new URLSearchParams(location.search).get("relais") === "1";
+    Janus.init({
+      debug: false,
+      callback: () => connect(joined, relay),
+    });
+  }
+
+  function connect(joined, relay) {
+    const feeds = {};
+    let publisher = null;
+    let privateId = null;
+    let kicked = false;
+    // The screen is a publisher of its own (its own feed and tile for the others).
+    let screen = null;
+    let screenFeed = null;
+    const janus = new Janus({
+      server: joined.janus,
+      token: joined.token,
+      iceServers: joined.ice_servers,
+      iceTransportPolicy: relay ? "relay" : undefined,
+      success: () => attachPublisher(),
+      error: (error) => { state(""); if (!kicked) fail("Connexion perdue : " + error); },
+      destroyed: () => state("Vous avez quitté la réunion."),
+    });
+
+    function attachPublisher() {
+      janus.attach({
+        plugin: "janus.plugin.videoroom",
+        success: (handle) => {
+          publisher = handle;
+          handle.send({ message: { request: "join", room: joined.room, ptype: "publisher",
+                                   id: joined.feed, display: joined.display } });
+        },
+        error: (error) => fail("Impossible de rejoindre : " + error),
+        onmessage: (message, jsep) => {
+          const event = message.videoroom;
+          if (event === "joined") {
+            privateId = message.private_id;
+            state("Connecté à la réunion.");
+            publish();
+          }
+          if (message.error) fail(message.error);
+          if (message.leaving === "ok" && message.reason === "kicked") {
+            kicked = true;
+            state("");
+            fail("Vous avez été retiré de la réunion par son organisateur.");
+            return;
+          }
+          for (const found of message.publishers || []) subscribe(found);
+          const gone = message.leaving || message.unpublished || message.kicked;
+          if (gone && gone !== "ok" && feeds[gone]) {
+            feeds[gone].detach();
+          }
+          if (jsep) publisher.handleRemoteJsep({ jsep: jsep });
+        },
+        onlocaltrack: (track, on) => {
+          if (track.kind !== "video" || !on) return;
+          $("local").srcObject = new MediaStream([track]);
+        },
+        webrtcState: (on) => { if (on) state("Connecté : vous êtes en ligne."); },
+      });
+    }
+
+    function publish() {
+      const video = joined.video;
+      publisher.createOffer({
+        tracks: [
+          { type: "audio", capture: true, recv: false },
+          { type: "video", recv: false, simulcast: video.simulcast,
+            capture: { width: { ideal: video.width }, height: { ideal: video.height } } },
+        ],
+        success: (jsep) => {
+          connections.push({ role: "publisher", pc: publisher.webrtcStuff.pc });
+          publisher.send({ message: { request: "configure", audio: true, video: true,
+                                      bitrate: video.bitrate }, jsep: jsep });
+        },
+        error: (error) => fail("Caméra ou micro indisponible : " + (error.message || error)),
+      });
+    }
+
+    function subscribe(found) {
+      if (feeds[found.id] || found.id === screenFeed) return;
+      let handle = null;
+      const tile = document.createElement("figure");
+      tile.className = "tile remote";
+      tile.dataset.feed = found.id;
+      const video = document.createElement("video");
+      video.autoplay = true;
+      video.playsInline = true;
+      const caption = document.createElement("figcaption");
+      caption.textContent = found.display || "Participant";
+      tile.append(video, caption);
+      if (joined.moderator) {
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "remove";
+        remove.textContent = "Retirer";
+        remove.addEventListener("click", async () => {
+          try { await api("/api/rooms/" + joined.room + "/kick", { feed: found.id }); }
+          catch (error) { fail(error.message); }
+        });
+        caption.append(" ", remove);
+      }
+      const stream = new MediaStream();
+      video.srcObject = stream;
+      feeds[found.id] = { detach: () => {} };  // until attached
+      janus.attach({
+        plugin: "janus.plugin.videoroom",
+        success: (attached) => {
+          handle = attached;
+          feeds[found.id] = attached;
+          attached.send({ message: { request: "join", room: joined.room, ptype: "subscriber",
+                                     streams: [{ feed: found.id }], private_id: privateId } });
+        },
+        error: (error) => fail("Flux indisponible : " + error),
+        onmessage: (message, jsep) => {
+          if (message.left === "ok" || message.unpublished) handle.detach();
+          if (!jsep) return;
+          handle.createAnswer({
+            jsep: jsep,
+            tracks: [{ type: "data" }],
+            success: (answer) => {
+              connections.push({ role: "subscriber", feed: found.id, pc: handle.webrtcStuff.pc });
+              handle.send({ message: { request: "start", room: joined.room }, jsep: answer });
+            },
+            error: (error) => fail("Réception impossible : " + error),
+          });
+        },
+        // Janus hangs up a subscription whose publisher left (or was removed).
+        webrtcState: (on) => { if (!on && handle) handle.detach(); },
+        onremotetrack: (track, mid, on) => {
+          if (on) {
+            stream.addTrack(track);
+            $("videos").append(tile);
+          } else {
+            stream.removeTrack(track);
+          }
+        },
+        oncleanup: () => {
+          tile.remove();
+          delete feeds[found.id];
+          for (let i = connections.length - 1; i >= 0; i--) {
+            if (connections[i].feed === found.id) connections.splice(i, 1);
+          }
+        },
+      });
+    }
+
+    $("mic").addEventListener("click", () => {
+      if (!publisher) return;
+      const muted = publisher.isAudioMuted();
+      if (muted) publisher.unmuteAudio(); else publisher.muteAudio();
+      $("mic").textContent = muted ? "Couper le micro" : "Activer le micro";
+      $("mic").setAttribute("aria-pressed", String(!muted));
+    });
+    $("camera").addEventListener("click", () => {
+      if (!publisher) return;
+      const muted = publisher.isVideoMuted();
+      if (muted) publisher.unmuteVideo(); else publisher.muteVideo();
+      $("camera").textContent = muted ? "Couper la caméra" : "Activer la caméra";
+      $("camera").setAttribute("aria-pressed", String(!muted));
+    });
+    function shareScreen() {
+      janus.attach({
+        plugin: "janus.plugin.videoroom",
+        success: (handle) => {
+          screen = handle;
+          handle.send({ message: { request: "join", room: joined.room, ptype: "publisher",
+                                   display: joined.display + " (écran)" } });
+        },
+        error: (error) => fail("Partage impossible : " + error),
+        onmessage: (message, jsep) => {
+          if (message.videoroom === "joined") {
+            screenFeed = message.id;
+            screen.createOffer({
+              tracks: [{ type: "screen", capture: true, recv: false }],
+              success: (offer) => screen.send({ message: { request: "configure", audio: false,
+                                                            video: true }, jsep: offer }),
+              error: (error) => { fail("Partage impossible : " + (error.message || error));
+                                  stopScreen(); },
+            });
+          }
+          if (jsep) screen.handleRemoteJsep({ jsep: jsep });
+        },
+        onlocaltrack: (track, on) => {
+          // Sharing stopped from the browser's own bar.
+          if (on && track.kind === "video") track.addEventListener("ended", stopScreen);
+        },
+      });
+      $("screen").textContent = "Arrêter le partage";
+      $("screen").setAttribute("aria-pressed", "true");
+    }
+
+    function stopScreen() {
+      if (screen) screen.detach();
+      screen = null;
+      screenFeed = null;
+      $("screen").textContent = "Partager l'écran";
+      $("screen").setAttribute("aria-pressed", "false");
+    }
+
+    $("screen").addEventListener("click", () => { if (screen) stopScreen(); else shareScreen(); });
+    $("leave").addEventListener("click", () => janus.destroy());
+    if (joined.moderator) {
+      let locked = joined.locked;
+      const show = () => {
+        $("lock").textContent = locked ? "Déverrouiller la réunion" : "Verrouiller la réunion";
+        $("lock").setAttribute("aria-pressed", String(locked));
+      };
+      $("lock").hidden = false;
+      show();
+      $("lock").addEventListener("click", async () => {
+        try {
+          locked = (await api("/api/rooms/" + joined.room + "/lock", { locked: !locked })).locked;
+          show();
+        } catch (error) { fail(error.message); }
+      });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const match = location.pathname.match(/^\/r\/([a-z0-9]{12})$/);
+    if (match) meeting(match[1]); else home();
+  });
+})();

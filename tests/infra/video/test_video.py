@@ -1,0 +1,393 @@
+"""Videoconference (roles/video, docs/video.md): two agents meet in the
+browser and see and hear each other; Janus refuses whoever has no token
+from the room service, and nobody creates a room without the admin key;
+the video host answers from outside only on what it means to.
+
+The browsers are Debian's Chromium with a fake camera and microphone,
+logged in through the portal (tests/infra/video/conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+from testinfra.host import Host
+
+from ..site import DOMAIN
+from ..sso.support import Portal
+from ..testsupport import artifacts_dir
+
+# tests/infra/conftest.py: what the checks of this module do to the host.
+pytestmark = pytest.mark.readonly
+
+VISIO = f"visio.{DOMAIN}"
+TURN = f"turn.{DOMAIN}"
+ABLA = "abla.adjo-amegan"
+KOKOU = "kokou.agbeko"
+YAO = "yao.de-souza"
+JANUS_WS, JANUS_ADMIN, SERVICE, TURN_TLS = 8188, 7088, 8443, 5349
+
+# Run on the video host (python3-aiohttp is there for the room service): the
+# Janus API on the loopback, as a browser's requests reach it, without a
+# token, with a forged one, then with a real token (added through the Admin
+# API as the room service does) asking the VideoRoom to create a room
+# without the admin key and with a wrong one.
+JANUS_PROBE = r"""
+import asyncio, json, secrets, aiohttp
+
+async def main():
+    secret = open("/etc/bureau/visio/janus_admin_secret").read().strip()
+    admin = "http://127.0.0.1:ADMIN_PORT/admin"
+    out = {}
+    async with aiohttp.ClientSession() as http:
+        async def admin_call(body):
+            body = {**body, "transaction": secrets.token_hex(4), "admin_secret": secret}
+            async with http.post(admin, json=body) as answer:
+                return await answer.json(content_type=None)
+        async with http.ws_connect("ws://127.0.0.1:WS_PORT", protocols=("janus-protocol",)) as ws:
+            async def ask(body):
+                body = {**body, "transaction": secrets.token_hex(4)}
+                await ws.send_str(json.dumps(body))
+                while True:
+                    got = json.loads((await ws.receive(timeout=10)).data)
+                    if got.get("transaction") == body["transaction"] and got["janus"] != "ack":
+                        return got
+            out["no_token"] = await ask({"janus": "create"})
+            out["forged_token"] = await ask({"janus": "create", "token": "forged"})
+            token = "probe-" + secrets.token_hex(8)
+            out["add_token"] = await admin_call(
+                {"janus": "add_token", "token": token, "plugins": ["janus.plugin.videoroom"]})
+            try:
+                session = (await ask({"janus": "create", "token": token}))["data"]["id"]
+                handle = (await ask({"janus": "attach", "session_id": session, "token": token,
+                                     "plugin": "janus.plugin.videoroom"}))["data"]["id"]
+                async def room(body):
+                    return await ask({"janus": "message", "session_id": session, "token": token,
+                                      "handle_id": handle, "body": body})
+                out["create"] = await room({"request": "create", "room": "probe-room"})
+                out["create_wrong_key"] = await room(
+                    {"request": "create", "room": "probe-room", "admin_key": "forged"})
+                out["exists"] = await room({"request": "exists", "room": "probe-room"})
+                await ask({"janus": "destroy", "session_id": session, "token": token})
+            finally:
+                await admin_call({"janus": "remove_token", "token": token})
+    print(json.dumps(out))
+
+asyncio.run(main())
+""".replace("ADMIN_PORT", str(JANUS_ADMIN)).replace("WS_PORT", str(JANUS_WS))
+
+# Every port at once: a dropped one costs the whole timeout.
+PROBE = """
+import json, socket, sys
+from concurrent.futures import ThreadPoolExecutor
+
+def verdict(port):
+    try:
+        socket.create_connection((sys.argv[1], port), timeout=3).close()
+        return "open"
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError:
+        return "dropped"
+
+ports = [int(p) for p in sys.argv[2:]]
+with ThreadPoolExecutor(len(ports)) as pool:
+    print(json.dumps(dict(zip(ports, pool.map(verdict, ports)))))
+"""
+
+
+def probe_here(address: str, ports: list[int]) -> dict[int, str]:
+    def verdict(port: int) -> str:
+        try:
+            socket.create_connection((address, port), timeout=3).close()
+            return "open"
+        except ConnectionRefusedError:
+            return "refused"
+        except OSError:
+            return "dropped"
+
+    with ThreadPoolExecutor(len(ports)) as pool:
+        return dict(zip(ports, pool.map(verdict, ports), strict=True))
+
+
+def janus_answers(video: Host) -> dict:
+    run = video.run("python3 -c %s", JANUS_PROBE)
+    assert run.rc == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_janus_refuses_requests_without_a_token_from_the_room_service(video: Host) -> None:
+    answers = janus_answers(video)
+    for case in ("no_token", "forged_token"):
+        answer = answers[case]
+        assert answer["janus"] == "error", answer
+        assert answer["error"]["code"] == 403, answer  # JANUS_ERROR_UNAUTHORIZED
+    assert answers["add_token"]["janus"] == "success", answers["add_token"]
+
+
+def test_nobody_creates_a_room_without_the_admin_key(video: Host) -> None:
+    """A participant with a real token asks the VideoRoom to create a room:
+    refused without the admin key and with a wrong one; no room appears."""
+    answers = janus_answers(video)
+    # JANUS_VIDEOROOM_ERROR_MISSING_ELEMENT, JANUS_VIDEOROOM_ERROR_UNAUTHORIZED
+    for case, code in (("create", 429), ("create_wrong_key", 433)):
+        data = answers[case]["plugindata"]["data"]
+        assert data.get("error_code") == code and "admin_key" in data["error"], data
+    assert answers["exists"]["plugindata"]["data"]["exists"] is False
+
+
+def test_janus_admin_api_and_websocket_listen_on_the_loopback_only(video: Host) -> None:
+    listening = video.check_output("ss -Hltn")
+    for port in (JANUS_ADMIN, JANUS_WS):
+        addresses = {
+            line.split()[3].rsplit(":", 1)[0]
+            for line in listening.splitlines()
+            if line.split()[3].rsplit(":", 1)[1] == str(port)
+        }
+        assert addresses == {"127.0.0.1"}, (port, addresses)
+
+
+def test_the_video_host_answers_outside_only_what_it_means_to(
+    host: Host, video: Host, video_address: str
+) -> None:
+    """Every TCP port the video host listens on, and Janus' and the room
+    service's, scanned from the suite host (a web front) and from this
+    machine (anyone else): TURN over TLS and SSH answer everyone, the room
+    service only the front, Janus (API, Admin API) nobody."""
+    listening = {
+        int(line.split()[3].rsplit(":", 1)[1])
+        for line in video.check_output("ss -Hltn").splitlines()
+    }
+    ssh = int(video.check_output("sshd -T 2>/dev/null | awk '/^port /{print $2}'") or 22)
+    ports = sorted(listening | {JANUS_WS, JANUS_ADMIN, SERVICE, TURN_TLS, ssh})
+    public = {TURN_TLS, ssh}
+    arguments = " ".join(["%s"] * len(ports))
+    run = host.run("python3 -c %s %s " + arguments, PROBE, video_address, *map(str, ports))
+    assert run.rc == 0, run.stderr
+    from_front = {int(port): verdict for port, verdict in json.loads(run.stdout).items()}
+    assert from_front == {
+        port: "open" if port in public | {SERVICE} else "dropped" for port in ports
+    }, from_front
+    from_elsewhere = probe_here(video_address, ports)
+    assert from_elsewhere == {port: "open" if port in public else "dropped" for port in ports}, (
+        from_elsewhere
+    )
+
+
+def test_turn_over_tls_shows_the_host_certificate(host: Host, video_address: str) -> None:
+    """coturn's TLS port: the video host's certificate for the TURN name,
+    from the internal CA, TLS 1.2 or newer."""
+    run = host.run(
+        "openssl s_client -connect %s:%s -servername %s -verify_hostname %s "
+        "-CAfile /etc/ssl/bureau/ca.crt -verify_return_error -brief </dev/null",
+        video_address,
+        str(TURN_TLS),
+        TURN,
+        TURN,
+    )
+    assert run.rc == 0, run.stderr
+    assert "Verification: OK" in run.stderr, run.stderr
+    assert "TLSv1.3" in run.stderr or "TLSv1.2" in run.stderr, run.stderr
+
+
+def test_video_secrets_are_the_hosts_own(video: Host) -> None:
+    for name in ("janus_admin_secret", "videoroom_admin_key", "turn_secret"):
+        secret = video.file(f"/etc/bureau/visio/{name}")
+        assert secret.user == "root" and secret.group == "bureau-visio", name
+        assert secret.mode == 0o640, (name, oct(secret.mode))
+        assert len(secret.content_string.strip()) == 64, name
+    for path in ("/etc/janus/janus.jcfg", "/etc/janus/janus.plugin.videoroom.jcfg"):
+        assert video.file(path).mode == 0o600, path
+    assert video.file("/etc/turnserver.conf").mode == 0o640
+    # Nothing of the demo: no room in the file, no default secret.
+    config = video.file("/etc/janus/janus.jcfg").content_string
+    assert "janusoverlord" not in config and "token_auth = true" in config
+
+
+# --- Two agents in a meeting --------------------------------------------------
+
+STATS = """async () => {
+  const found = [];
+  for (const c of window.bureauVisio.connections()) {
+    if (!c.pc) continue;
+    const stats = await c.pc.getStats();
+    const byId = {};
+    stats.forEach((r) => { byId[r.id] = r; });
+    stats.forEach((r) => {
+      if (r.type === "inbound-rtp") {
+        found.push({role: c.role, kind: r.kind, framesDecoded: r.framesDecoded || 0,
+                    packetsReceived: r.packetsReceived || 0, packetsLost: r.packetsLost || 0,
+                    jitter: r.jitter || 0});
+      }
+      if (r.type === "candidate-pair" && r.nominated && r.state === "succeeded") {
+        const local = byId[r.localCandidateId] || {};
+        found.push({role: c.role, kind: "pair", candidateType: local.candidateType,
+                    relayProtocol: local.relayProtocol});
+      }
+    });
+  }
+  return found;
+}"""
+
+
+# Video frames decoded from one feed (a tile's data-feed).
+FEED_FRAMES = """async (feed) => {
+  let frames = 0;
+  for (const c of window.bureauVisio.connections()) {
+    if (c.feed !== feed || !c.pc) continue;
+    (await c.pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "video") frames += r.framesDecoded || 0;
+    });
+  }
+  return frames;
+}"""
+
+
+def received(page: Page) -> dict:
+    """What the page's subscriber connections receive: video frames decoded,
+    audio packets, and how the media flows (the selected candidates)."""
+    stats = page.evaluate(STATS)
+    inbound = [s for s in stats if s["role"] == "subscriber" and s["kind"] != "pair"]
+    return {
+        "frames": sum(s["framesDecoded"] for s in inbound if s["kind"] == "video"),
+        "audio_packets": sum(s["packetsReceived"] for s in inbound if s["kind"] == "audio"),
+        "pairs": [s for s in stats if s["kind"] == "pair"],
+    }
+
+
+def wait_for_media(page: Page, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    seen = received(page)
+    while time.monotonic() < deadline and not (seen["frames"] and seen["audio_packets"]):
+        page.wait_for_timeout(1000)
+        seen = received(page)
+    return seen
+
+
+def open_meeting(portal: Portal, creator: Page) -> str:
+    """The creator logs in, creates a meeting, joins it; its link."""
+    creator.goto(f"https://{VISIO}/")
+    portal.login(creator, ABLA)
+    creator.wait_for_url(f"https://{VISIO}/")
+    creator.click("#create")
+    creator.locator("#created").wait_for()
+    link = creator.input_value("#link")
+    assert link.startswith(f"https://{VISIO}/r/"), link
+    creator.goto(link)
+    creator.locator("#state:text('Connecté')").wait_for()
+    return link
+
+
+def join(portal: Portal, page: Page, link: str, uid: str) -> None:
+    page.goto(link)
+    portal.login(page, uid)
+    page.wait_for_url(link)
+
+
+@pytest.mark.writes
+def test_two_agents_meet_and_see_and_hear_each_other(browsers: list[Browser]) -> None:
+    """Abla creates a meeting and joins it; Kokou opens her link. Each one's
+    browser decodes the other's video (framesDecoded grows) and receives her
+    audio; media flows through coturn's TLS port (the browsers have no other
+    way out)."""
+    shots = artifacts_dir("video")
+    portal = Portal(shots)
+    contexts = [b.new_context(ignore_https_errors=True, locale="fr-FR") for b in browsers]
+    pages = [c.new_page() for c in contexts]
+    for page in pages:
+        page.set_default_timeout(45_000)
+    abla, kokou = pages
+    started = time.monotonic()
+    try:
+        link = open_meeting(portal, abla)
+        join(portal, kokou, link, KOKOU)
+        kokou.locator("#state:text('Connecté')").wait_for()
+
+        first = {name: wait_for_media(page) for name, page in (("abla", abla), ("kokou", kokou))}
+        for name, seen in first.items():
+            assert seen["frames"] > 0, (name, seen)
+            assert seen["audio_packets"] > 0, (name, seen)
+        abla.wait_for_timeout(3000)
+        later = {"abla": received(abla), "kokou": received(kokou)}
+        for name in first:
+            assert later[name]["frames"] > first[name]["frames"], (name, first, later)
+            assert later[name]["audio_packets"] > first[name]["audio_packets"], name
+            # Through TURN over TLS: the only way out of the browsers' namespace.
+            pairs = later[name]["pairs"]
+            assert pairs and all(p["candidateType"] == "relay" for p in pairs), (name, pairs)
+            assert all(p["relayProtocol"] == "tls" for p in pairs), (name, pairs)
+        assert "Kokou" in abla.inner_text("#videos") or abla.locator(".tile.remote").count() == 1
+
+        # Abla shares her screen: a tile of its own on Kokou's page, decoded.
+        abla.click("#screen")
+        shared = kokou.locator(".tile.remote", has_text="(écran)")
+        shared.wait_for()
+        feed = shared.get_attribute("data-feed")
+        frames = []
+        for _ in range(30):
+            frames.append(kokou.evaluate(FEED_FRAMES, feed))
+            if len(frames) > 3 and frames[-1] > frames[-4] > 0:
+                break
+            kokou.wait_for_timeout(1000)
+        assert frames[-1] > frames[-4] > 0, frames
+        for name, page in (("abla", abla), ("kokou", kokou)):
+            page.screenshot(path=str(shots / f"visio-{name}.png"))
+        print(f"meeting: both see and hear each other after {time.monotonic() - started:.1f} s")
+    except Exception:
+        for name, page in (("abla", abla), ("kokou", kokou)):
+            page.screenshot(path=str(Path(shots) / f"visio-{name}-failed.png"))
+        raise
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.mark.writes
+def test_the_creator_locks_the_meeting_and_removes_a_participant(
+    browsers: list[Browser],
+) -> None:
+    """Abla's meeting: Kokou joins; she locks it and removes him. His page
+    says so and his video leaves hers; he cannot come back, and nobody new
+    (Yao) gets into the locked meeting."""
+    shots = artifacts_dir("video")
+    portal = Portal(shots)
+    contexts = [b.new_context(ignore_https_errors=True, locale="fr-FR") for b in browsers]
+    abla, kokou = (c.new_page() for c in contexts)
+    for page in (abla, kokou):
+        page.set_default_timeout(45_000)
+    try:
+        link = open_meeting(portal, abla)
+        join(portal, kokou, link, KOKOU)
+        kokou.locator("#state:text('Connecté')").wait_for()
+        tile = abla.locator(".tile.remote")
+        tile.wait_for()
+        assert "Kokou" in tile.inner_text()
+
+        abla.click("#lock")
+        abla.locator("#lock:text('Déverrouiller la réunion')").wait_for()
+        tile.locator("button.remove").click()
+        kokou.locator("#error:text('retiré de la réunion')").wait_for()
+        tile.wait_for(state="detached")
+
+        # He comes back with the link: refused.
+        kokou.goto(link)
+        kokou.locator("#error:text('retiré de cette réunion')").wait_for()
+        assert kokou.locator(".tile.remote").count() == 0
+        # Someone new, in a fresh browser profile: the meeting is locked.
+        kokou.context.clear_cookies()
+        join(portal, kokou, link, YAO)
+        kokou.locator("#error:text('verrouillée')").wait_for()
+        assert abla.locator(".tile.remote").count() == 0
+        abla.screenshot(path=str(shots / "visio-moderation.png"))
+    except Exception:
+        for name, page in (("abla", abla), ("kokou", kokou)):
+            page.screenshot(path=str(Path(shots) / f"visio-moderation-{name}-failed.png"))
+        raise
+    finally:
+        for context in contexts:
+            context.close()
