@@ -345,6 +345,7 @@ KERNEL_SETTINGS = {
     "fs.protected_fifos": 2,
     "fs.protected_regular": 2,
     "kernel.sysrq": 0,
+    "kernel.pid_max": 65536,
     "kernel.perf_event_paranoid": 2,
     "kernel.unprivileged_bpf_disabled": 1,
     "net.core.bpf_jit_harden": 2,
