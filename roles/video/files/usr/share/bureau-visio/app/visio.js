@@ -117,8 +117,11 @@
           }
           for (const found of message.publishers || []) subscribe(found);
           const gone = message.leaving || message.unpublished || message.kicked;
-          if (gone && gone !== "ok" && feeds[gone]) {
-            feeds[gone].detach();
+          if (gone && gone !== "ok") {
+            // The tile goes at once; the subscription's own cleanup (a round
+            // trip to Janus) may come late on a loaded server.
+            dropTile(gone);
+            if (feeds[gone]) feeds[gone].detach();
           }
           if (jsep) publisher.handleRemoteJsep({ jsep: jsep });
         },
@@ -145,6 +148,15 @@
         },
         error: (error) => fail("Caméra ou micro indisponible : " + (error.message || error)),
       });
+    }
+
+    function dropTile(feed) {
+      for (const tile of document.querySelectorAll(".tile.remote")) {
+        if (tile.dataset.feed === String(feed)) {
+          tile.dataset.left = "1";
+          tile.remove();
+        }
+      }
     }
 
     function subscribe(found) {
@@ -183,7 +195,11 @@
         },
         error: (error) => fail("Flux indisponible : " + error),
         onmessage: (message, jsep) => {
-          if (message.left === "ok" || message.unpublished) handle.detach();
+          if (message.left === "ok" || message.unpublished) {
+            tile.dataset.left = "1";
+            tile.remove();
+            handle.detach();
+          }
           if (!jsep) return;
           handle.createAnswer({
             jsep: jsep,
@@ -196,11 +212,18 @@
           });
         },
         // Janus hangs up a subscription whose publisher left (or was removed).
-        webrtcState: (on) => { if (!on && handle) handle.detach(); },
+        webrtcState: (on) => {
+          if (!on && handle) {
+            tile.dataset.left = "1";
+            tile.remove();
+            handle.detach();
+          }
+        },
         onremotetrack: (track, mid, on) => {
           if (on) {
             stream.addTrack(track);
-            $("videos").append(tile);
+            // A publisher that left does not come back through a late track.
+            if (!tile.dataset.left) $("videos").append(tile);
           } else {
             stream.removeTrack(track);
           }
