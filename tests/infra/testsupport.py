@@ -24,7 +24,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+import testinfra
 from playwright.sync_api import Browser, sync_playwright
+from testinfra.host import Host
 
 from . import browser_netns
 from .site import DOMAIN
@@ -180,3 +183,16 @@ def run_testssl(target: str, address: str, ca_file: str, report: Path, *extra: s
     )
     assert report.exists(), done.stdout[-2000:] + done.stderr[-2000:]
     return json.loads(report.read_text())
+
+
+def suite_host_name(suffix: str) -> str:
+    """The inventory name of one of molecule/suite's other hosts:
+    `$BUREAU_SUITE-<suffix>` (drive2, office, video)."""
+    return os.environ.get("BUREAU_SUITE", "bureau-molecule-suite") + "-" + suffix
+
+
+def host_named(pytestconfig: pytest.Config, name: str) -> Host:
+    """Another host of the inventory under test, over the same connection as the host."""
+    return testinfra.get_host(
+        f"ansible://{name}", ansible_inventory=pytestconfig.option.ansible_inventory
+    )

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 
 import pytest
-import testinfra
 from testinfra.host import Host
 
-from ..testsupport import agent
+from ..testsupport import agent, host_named, suite_host_name
 from .support import ABLA, DAV, DRIVE, KOKOU, SHARE, request
 
 # tests/infra/conftest.py: what the checks of this module do to the host.
@@ -23,16 +21,14 @@ pytestmark = pytest.mark.writes
 ROOT = "/srv/drive"
 ESSI = "essi.kpodar"  # mtp: her folders are on the second drive host
 # molecule/suite names its containers after $BUREAU_SUITE.
-SECOND = os.environ.get("BUREAU_SUITE", "bureau-molecule-suite") + "-drive2"
+SECOND = suite_host_name("drive2")
 KEY = SECOND  # the host key in routes and link tokens
 
 
 @pytest.fixture(scope="module")
 def drive2(pytestconfig: pytest.Config) -> Host:
     """The second drive host, over the same connection as the suite host."""
-    return testinfra.get_host(
-        f"ansible://{SECOND}", ansible_inventory=pytestconfig.option.ansible_inventory
-    )
+    return host_named(pytestconfig, SECOND)
 
 
 def api(host: Host, uid: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:

@@ -9,23 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import testinfra
 from testinfra.host import Host
 
 from .. import site
+from ..testsupport import host_named, suite_host_name
 from .support import rdp_client
 
-OFFICE = os.environ.get("BUREAU_OFFICE_HOST") or (
-    os.environ.get("BUREAU_SUITE", "bureau-molecule-suite") + "-office"
-)
+OFFICE = os.environ.get("BUREAU_OFFICE_HOST") or suite_host_name("office")
 
 
 @pytest.fixture(scope="module")
 def office(pytestconfig: pytest.Config) -> Host:
     """The office host, over the same connection as the suite host."""
-    return testinfra.get_host(
-        f"ansible://{OFFICE}", ansible_inventory=pytestconfig.option.ansible_inventory
-    )
+    return host_named(pytestconfig, OFFICE)
 
 
 @pytest.fixture(scope="module")

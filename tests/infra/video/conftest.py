@@ -12,20 +12,18 @@ coturn's TLS port: the path of an agent whose network lets only TLS out.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterator
 
 import pytest
-import testinfra
 from playwright.sync_api import Browser, sync_playwright
 from testinfra.host import Host
 
 from .. import browser_netns
 from ..site import DOMAIN
-from ..testsupport import CHROMIUM
+from ..testsupport import CHROMIUM, host_named, suite_host_name
 
 # molecule/suite names its containers after $BUREAU_SUITE.
-VIDEO = os.environ.get("BUREAU_SUITE", "bureau-molecule-suite") + "-video"
+VIDEO = suite_host_name("video")
 TURN_TLS_PORT = 5349
 FAKE_MEDIA = (
     "--use-fake-device-for-media-stream",
@@ -48,9 +46,7 @@ def _site_names(resolve_site_names: None) -> None:
 @pytest.fixture(scope="module")
 def video(pytestconfig: pytest.Config) -> Host:
     """The video host, over the same connection as the suite host."""
-    return testinfra.get_host(
-        f"ansible://{VIDEO}", ansible_inventory=pytestconfig.option.ansible_inventory
-    )
+    return host_named(pytestconfig, VIDEO)
 
 
 @pytest.fixture(scope="module")
