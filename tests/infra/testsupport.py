@@ -15,10 +15,12 @@ import http.client
 import imaplib
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -195,4 +197,30 @@ def host_named(pytestconfig: pytest.Config, name: str) -> Host:
     """Another host of the inventory under test, over the same connection as the host."""
     return testinfra.get_host(
         f"ansible://{name}", ansible_inventory=pytestconfig.option.ansible_inventory
+    )
+
+
+def wait_for_ban(
+    host: Host, jail: str, address: str | None = None, timeout: float = 30
+) -> list[str]:
+    """The addresses fail2ban's `jail` bans (`address` among them when given),
+    once the firewall holds them. fail2ban lists an address before its action
+    has put it in nftables (a jail's first ban also creates its table), so a
+    probe made as soon as the list shows it can still get through."""
+    deadline = time.monotonic() + timeout
+    banned: list[str] = []
+    ruleset = ""
+    while time.monotonic() < deadline:
+        banned = host.check_output("fail2ban-client get %s banip", jail).split()
+        if banned and (address is None or address in banned):
+            # fail2ban's nftables actions keep their sets in one table.
+            ruleset = host.run("nft list table inet f2b-table").stdout
+            if all(re.search(rf"(?<![\w.:]){re.escape(a)}(?![\w.:])", ruleset) for a in banned):
+                return banned
+        time.sleep(0.5)
+    pytest.fail(
+        f"fail2ban's {jail} jail banned {banned or 'nobody'}"
+        + (f" (expected {address})" if address else "")
+        + f", and within {timeout:.0f} s the firewall did not hold "
+        + ("it" if banned else "any ban")
     )

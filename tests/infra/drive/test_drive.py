@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ..testsupport import agent, live_waivers
+from ..testsupport import agent, live_waivers, wait_for_ban
 from .support import (
     ABLA,
     AFI,
@@ -505,21 +505,10 @@ def test_a_password_guesser_is_banned(host, tls) -> None:  # type: ignore[no-unt
                 request(tls, "PROPFIND", "/", headers=wrong)
             except OSError:
                 break  # banned already
-        banned: list[str] = []
-        for _ in range(30):
-            status = host.check_output("fail2ban-client status bureau-drive")
-            banned = status.rsplit("Banned IP list:", 1)[1].split()
-            if banned:
-                break
-            time.sleep(1)
-        assert banned, "fail2ban banned nobody after the failed logins"
+        wait_for_ban(host, "bureau-drive")
         with pytest.raises(OSError):
             request(tls, "PROPFIND", "/", YAO, headers={"Depth": "0"})
     finally:
-        for address in (
-            host.check_output("fail2ban-client status bureau-drive")
-            .rsplit("Banned IP list:", 1)[1]
-            .split()
-        ):
+        for address in host.check_output("fail2ban-client get bureau-drive banip").split():
             host.run("fail2ban-client set bureau-drive unbanip %s", address)
     assert request(tls, "PROPFIND", f"/users/{YAO}/", YAO, headers={"Depth": "0"})[0] == 207

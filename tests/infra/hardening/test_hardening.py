@@ -18,6 +18,7 @@ from testinfra.backend.base import CommandResult
 from testinfra.host import Host
 
 from .. import site
+from ..testsupport import wait_for_ban
 
 # tests/infra/conftest.py: what the checks of this module do to the host.
 pytestmark = pytest.mark.readonly
@@ -583,13 +584,7 @@ def test_fail2ban_bans_a_peer_after_repeated_ssh_failures(host: Host, clients: l
     try:
         for _ in range(maxretry + 1):
             ssh_from(peer, SSH + " no-such-user@%s true", port, address_of(host))
-        banned = ""
-        for _ in range(20):
-            banned = host.check_output("fail2ban-client get sshd banip")
-            if peer_address in banned.split():
-                break
-            time.sleep(1)
-        assert peer_address in banned.split(), banned
+        wait_for_ban(host, "sshd", peer_address)
         assert probe(peer, address_of(host), [int(port)])[int(port)] != "open"
     finally:
         host.run("fail2ban-client set sshd unbanip %s", peer_address)
