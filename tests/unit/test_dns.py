@@ -136,6 +136,33 @@ def test_the_video_host_and_its_ports_are_read_from_the_inventory(tmp_path: Path
     assert "UDP 30000-39999 (media)" in found.video_ports
 
 
+def test_office_hosts_get_the_names_agents_dial() -> None:
+    assert not [r for r in dns.build(site()).records if r.name.startswith("office")]
+    records = by_name(dns.build(site(office_hosts=["rdp1.gouv.tg"])))
+    assert records[("office", "CNAME")] == ["rdp1.gouv.tg."]
+    # Several hosts: one name each (an agent's session stays on its host).
+    records = by_name(dns.build(site(office_hosts=["rdp1.gouv.tg", "rdp2.gouv.tg"])))
+    assert records[("office1", "CNAME")] == ["rdp1.gouv.tg."]
+    assert records[("office2", "CNAME")] == ["rdp2.gouv.tg."]
+    # A host already named office.<domain> needs no alias.
+    assert not [
+        r for r in dns.build(site(office_hosts=["office.gouv.tg"])).records if r.name == "office"
+    ]
+
+
+def test_the_office_hosts_are_read_from_the_inventory(tmp_path: Path) -> None:
+    path = write_inventory(tmp_path)
+    hosts = path / "hosts.yml"
+    hosts.write_text(
+        hosts.read_text(encoding="utf-8") + "    office:\n      hosts:\n        rdp1.gouv.tg:\n",
+        encoding="utf-8",
+    )
+    found = dns.site_from_inventory(inv.load(path), tmp_path)
+    assert found.office_hosts == ["rdp1.gouv.tg"]
+    [record] = [r for r in dns.build(found).records if r.name == "office"]
+    assert "TCP 3389" in record.comment
+
+
 def test_site_is_read_from_the_inventory_and_the_fetched_key(tmp_path: Path) -> None:
     path = write_inventory(tmp_path)
     keys = tmp_path / "dkim"

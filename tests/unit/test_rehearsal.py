@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -48,8 +49,11 @@ def test_the_rehearsal_runs_the_systemd_platform_of_molecule(
     """The rehearsal's `docker run` flags are the molecule platforms' systemd
     settings, read from the real molecule configs: a setting added to one and
     not the other fails here."""
-    unknown = set(platform) - set(SYSTEMD_KEYS) - IDENTITY_KEYS - {"command"}
+    unknown = set(platform) - set(SYSTEMD_KEYS) - IDENTITY_KEYS - {"command", "devices"}
     assert not unknown, f"{where}: {sorted(unknown)}: add them to the rehearsal and this test"
+    groups = platform.get("groups") or []
+    assert isinstance(groups, list)
+    assert sorted(platform.get("devices") or []) == rehearsal.devices_of(groups), where  # type: ignore[arg-type]
     molecule_flags: list[str] = []
     for key, flag in SYSTEMD_KEYS.items():
         values = platform.get(key) or []
@@ -58,6 +62,16 @@ def test_the_rehearsal_runs_the_systemd_platform_of_molecule(
     assert flag_pairs(molecule_flags) == flag_pairs(rehearsal.SYSTEMD_FLAGS), where
     assert platform.get("command") == rehearsal.SYSTEMD_COMMAND, where
     assert "privileged" not in platform
+
+
+def test_an_office_host_gets_fuse_for_the_drive_mounts() -> None:
+    host = rehearsal.RehearsalHost(
+        name="office.gouv.tg", container="bureau-rehearsal-office", groups=("all", "office")
+    )
+    command = rehearsal.docker_run_command(host, image="i", network="n", label="l")
+    assert ("--device", "/dev/fuse") in itertools.pairwise(command)
+    other = rehearsal.RehearsalHost(name="suite.gouv.tg", container="c", groups=("all", "drive"))
+    assert "--device" not in rehearsal.docker_run_command(other, image="i", network="n", label="l")
 
 
 def test_docker_run_matches_the_molecule_platform() -> None:

@@ -52,6 +52,9 @@ class MailSite:
     # The video host (group video) and its media ports, if the site has one.
     video_host: str | None = None
     video_ports: str = "UDP 3478, TCP 5349 (TURN over TLS), UDP 10000-20000 (media)"
+    # The office hosts (group office): remote desktops over RDP.
+    office_hosts: list[str] = field(default_factory=list)
+    office_port: int = 3389
 
     @property
     def reports(self) -> str:
@@ -131,6 +134,20 @@ def build(site: MailSite) -> Zone:
                 comment=f"TURN and media: reachable from outside on {site.video_ports}",
             )
         )
+    # Agents' RDP clients dial office.<domain> (office1, office2… with several
+    # hosts: xrdp has no broker, an agent keeps the host of her session).
+    for number, host in enumerate(site.office_hosts, start=1):
+        name = "office" if len(site.office_hosts) == 1 else f"office{number}"
+        if fqdn(host) != fqdn(f"{name}.{site.domain}"):
+            add(
+                Record(
+                    name,
+                    "CNAME",
+                    fqdn(host),
+                    comment=f"remote desktops (RDP, TCP {site.office_port}, "
+                    "from the networks of office__rdp_networks)",
+                )
+            )
     return zone
 
 
@@ -243,10 +260,18 @@ def site_from_inventory(inventory: inv.Inventory, dkim_directory: Path) -> MailS
         tls = str(found.get("video__turn_tls_port", 5349))
         rtp = _literal(found.get("video__rtp_port_range")) or "10000-20000"
         video_ports = f"UDP {turn}, TCP {tls} (TURN over TLS), UDP {rtp} (media)"
+    office = inventory.members("office")
+    office_hosts = [
+        _host_name(inventory.variables(host), host, ("pki__host_name",)) for host in office
+    ]
+    port = str(inventory.variables(office[0]).get("office__rdp_port", "")) if office else ""
+    office_port = int(port) if port.isdigit() else 3389
     return MailSite(
         domain=domain,
         video_host=video_host,
         video_ports=video_ports,
+        office_hosts=office_hosts,
+        office_port=office_port,
         mx_hosts=mx_names,
         imap_host=imap,
         submission_host=submission,

@@ -39,6 +39,14 @@ SYSTEMD_FLAGS: tuple[str, ...] = (
     "--stop-signal", "SIGRTMIN+3",
 )  # fmt: skip
 SYSTEMD_COMMAND = "/lib/systemd/systemd"
+# Devices a host of a group needs besides (molecule/suite's `devices`): an
+# office host mounts the agents' drive folders with davfs2, through FUSE.
+GROUP_DEVICES: dict[str, tuple[str, ...]] = {"office": ("/dev/fuse",)}
+
+
+def devices_of(groups: tuple[str, ...] | list[str]) -> list[str]:
+    return sorted({device for group in groups for device in GROUP_DEVICES.get(group, ())})
+
 
 Log = Callable[[str], None]
 
@@ -115,6 +123,8 @@ def docker_run_command(host: RehearsalHost, *, image: str, network: str, label: 
         "--label", f"{HOST_LABEL}={host.name}",
         *SYSTEMD_FLAGS,
     ]  # fmt: skip
+    for device in devices_of(host.groups):
+        command += ["--device", device]
     for port in host.published_ports:
         command += ["--publish", port]
     return [*command, image, SYSTEMD_COMMAND]

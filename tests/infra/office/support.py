@@ -19,10 +19,13 @@ import ssl
 import struct
 import subprocess
 import tempfile
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+
+from testinfra.host import Host
 
 # MS-RDPBCGR 2.2.1.1.1: requestedProtocols / selectedProtocol values.
 PROTOCOL_RDP = 0  # RDP standard security (RC4 and the server's RSA key)
@@ -172,3 +175,41 @@ def screenshot(screen: Path, png: Path) -> int:
         + chunk(b"IEND", b"")
     )
     return len(seen)
+
+
+# What a program started in an agent's session takes from it.
+SESSION_VARIABLES = {
+    "DISPLAY", "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR",
+    "HOME", "LANG", "LANGUAGE",
+}  # fmt: skip
+
+
+def wait_for(condition, seconds: float):  # type: ignore[no-untyped-def]
+    """condition()'s first true answer within `seconds`, else its last one."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(1)
+    return condition()
+
+
+def sessions_of(office: Host, uid: str) -> list[str]:
+    """Pids of the agent's desktop session on the host."""
+    return office.run("pgrep -u %s -x xfce4-session", uid).stdout.split()
+
+
+def session_environment(office: Host, pid: str) -> list[str]:
+    """NAME=value of the session's display, bus, home and language."""
+    environ = office.run("tr '\\0' '\\n' < /proc/%s/environ", pid).stdout
+    return [line for line in environ.splitlines() if line.split("=", 1)[0] in SESSION_VARIABLES]
+
+
+def in_session(office: Host, uid: str, environment: list[str], command: str, *args: str):  # type: ignore[no-untyped-def]
+    """Run `command` (testinfra's %s quoting for args) as the agent, with her
+    session's environment: what she would run from her desktop."""
+    return office.run(
+        "runuser -u %s -- env " + " ".join(["%s"] * len(environment)) + " " + command,
+        uid, *environment, *args,
+    )  # fmt: skip

@@ -18,22 +18,22 @@ from ..testsupport import agent, artifacts_dir, secret
 from .support import (
     PROTOCOL_RDP,
     SSL_REQUIRED_BY_SERVER,
+    in_session,
     login_command,
     negotiate,
     screenshot,
+    session_environment,
+    sessions_of,
     start,
     stop,
     tls_certificate,
+    wait_for,
 )
 
 pytestmark = pytest.mark.readonly
 
 PORT = 3389
 SESMAN_LOG = "/var/log/xrdp-sesman.log"
-SESSION_VARIABLES = {
-    "DISPLAY", "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR",
-    "HOME", "LANG", "LANGUAGE",
-}  # fmt: skip
 
 
 def test_plain_rdp_security_is_refused(office_address: str) -> None:
@@ -54,22 +54,6 @@ def test_the_certificate_is_the_pki_one_for_the_host_name(
         serial.strip().split("=")[1].lstrip("0").upper()
         == presented["serialNumber"].lstrip("0").upper()
     )
-
-
-def sessions_of(office: Host, uid: str) -> list[str]:
-    """Pids of the agent's desktop session on the host."""
-    run = office.run("pgrep -u %s -x xfce4-session", uid)
-    return run.stdout.split()
-
-
-def wait_for(condition, seconds: float):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(1)
-    return condition()
 
 
 @pytest.fixture
@@ -119,15 +103,11 @@ def test_an_agent_logs_in_with_her_directory_password_and_finds_her_session_agai
         assert sessions_of(office, who.uid) == first
         # LibreOffice, started as her with her session's environment (display,
         # session bus, French locale), shows on the client's screen.
-        environ = office.run("tr '\\0' '\\n' < /proc/%s/environ", first[0]).stdout
-        session_env = [
-            line for line in environ.splitlines() if line.split("=", 1)[0] in SESSION_VARIABLES
-        ]
+        session_env = session_environment(office, first[0])
         assert any(v.startswith("LANG=fr_FR") for v in session_env), session_env
-        office.run(
-            "runuser -u %s -- env " + " ".join(["%s"] * len(session_env))
-            + " setsid -f soffice --writer --norestore --nologo >/dev/null 2>&1",
-            who.uid, *session_env,
+        in_session(
+            office, who.uid, session_env,
+            "setsid -f soffice --writer --norestore --nologo >/dev/null 2>&1",
         )  # fmt: skip
         writer = wait_for(
             lambda: office.run("pgrep -u %s -x soffice.bin", who.uid).stdout.split(), 90

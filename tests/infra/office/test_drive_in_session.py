@@ -1,0 +1,208 @@
+"""The agent's drive inside her desktop session: at an RDP login her drive
+folders (her own, her ministry's, the shared folders of her groups) are
+mounted with her own credentials; a document LibreOffice writes there in her
+session reaches her colleague through the drive; while she has it open, her
+colleague's overwrite is refused by the drive's lock; a colleague on the same
+office host reaches none of it; the session's end unmounts and keeps what she
+wrote."""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import ssl
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+from testinfra.host import Host
+
+from ..drive.support import request
+from ..testsupport import agent, artifacts_dir
+from .support import (
+    in_session,
+    login_command,
+    session_environment,
+    sessions_of,
+    start,
+    stop,
+    wait_for,
+)
+
+pytestmark = pytest.mark.writes  # documents written to the drive, sessions opened
+
+UID = "kokou.agbeko"
+COLLEAGUE = "abla.adjo-amegan"  # the same ministry (mef)
+MINISTRY = "mef"
+SHARE = "budget-2027"  # mef writes there, msh and mtp read
+ROOT = f"/run/bureau-office-drive/mounts/{UID}"
+HOME = f"/home/{UID}/Drive"
+OWN = "Mes documents"
+GROUPS = "Ministères"
+SHARES = "Dossiers partagés"
+FOLDER = f"{HOME}/{GROUPS}/{MINISTRY}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _site_names(resolve_site_names: None) -> None:
+    """The drive's names resolve to the suite host, for the colleague's client."""
+
+
+def drive_mounts(office: Host, root: str = ROOT) -> dict[str, str]:
+    """Mount point -> source of the davfs2 mounts under root."""
+    listed = office.run("findmnt -J -t fuse -o TARGET,SOURCE").stdout
+    filesystems = json.loads(listed)["filesystems"] if listed.strip() else []
+    return {fs["target"]: fs["source"] for fs in filesystems if fs["target"].startswith(root + "/")}
+
+
+@pytest.fixture(scope="module")
+def session(office: Host, rdp_prefix: list[str], office_name: str) -> Iterator[list[str]]:
+    """Kokou's desktop session, opened over RDP; her session's environment."""
+    who = agent(UID)
+    office.run("loginctl terminate-user %s", UID)
+    client = start(
+        login_command(rdp_prefix, office_name, who.uid, who.password),
+        artifacts_dir("office") / "drive-session.log",
+    )
+    try:
+        pids = wait_for(lambda: sessions_of(office, UID), 60)
+        assert pids, f"no desktop for {UID}; client exit status {client.poll()}"
+        assert wait_for(lambda: len(drive_mounts(office)) >= 3, 30), (
+            "her drive folders are not mounted: "
+            + office.run("journalctl -q -t bureau-office-drive -n 20").stdout
+        )
+        yield session_environment(office, pids[0])
+    finally:
+        stop(client)
+        office.run("loginctl terminate-user %s", UID)
+
+
+def test_her_folders_are_mounted_with_her_identity(office: Host, session: list[str]) -> None:
+    mounts = drive_mounts(office)
+    assert mounts == {
+        f"{ROOT}/{OWN}": f"https://dav.gouv.tg/users/{UID}/",
+        f"{ROOT}/{GROUPS}/{MINISTRY}": f"https://dav.gouv.tg/groups/{MINISTRY}/",
+        f"{ROOT}/{SHARES}/{SHARE}": f"https://dav.gouv.tg/shares/{SHARE}/",
+    }, mounts
+    for target in mounts:
+        info = office.run("stat -c '%%U %%a' %s", target).stdout.split()
+        assert info == [UID, "700"], (target, info)
+        options = office.run("findmnt -n -o OPTIONS %s", target).stdout
+        assert {"nosuid", "nodev", "noexec"} <= set(options.strip().split(",")), options
+    # Her desktop finds them in her home, as herself.
+    assert office.run("readlink %s", HOME).stdout.strip() == ROOT
+    listing = in_session(office, UID, session, "ls %s", f"{HOME}/{GROUPS}")
+    assert listing.rc == 0 and listing.stdout.split() == [MINISTRY], listing
+    # Nothing of the password she logged in with is left behind.
+    assert office.run("ls -A /run/bureau-office-drive/stash").stdout.strip() == ""
+    password = agent(UID).password
+    assert password not in office.run("ps -eo args").stdout
+
+
+def minimal_odt(text: str) -> bytes:
+    """A text document LibreOffice opens (mimetype first and stored, a
+    manifest, the content)."""
+    odt = "application/vnd.oasis.opendocument.text"
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"'
+        ' manifest:version="1.3">'
+        f'<manifest:file-entry manifest:full-path="/" manifest:media-type="{odt}"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.3">'
+        f"<office:body><office:text><text:p>{text}</text:p></office:text></office:body>"
+        "</office:document-content>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as document:
+        document.writestr(zipfile.ZipInfo("mimetype"), odt, compress_type=zipfile.ZIP_STORED)
+        document.writestr("META-INF/manifest.xml", manifest)
+        document.writestr("content.xml", content)
+    return buffer.getvalue()
+
+
+def odt_text(body: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(body)) as document:
+        return document.read("content.xml").decode()
+
+
+def test_a_document_written_in_her_session_reaches_her_colleague(
+    office: Host, tls: ssl.SSLContext, session: list[str]
+) -> None:
+    token = secrets.token_hex(4)
+    name = f"note-{token}.odt"
+    source = f"/tmp/note-{token}.txt"
+    in_session(office, UID, session, "sh -c %s", f"echo 'Note de service {token}' > {source}")
+    converted = in_session(
+        office, UID, session,
+        "soffice --headless --norestore -env:UserInstallation=file:///tmp/lo-drive-%s"
+        " --convert-to odt --outdir %s %s",
+        token, FOLDER, source,
+    )  # fmt: skip
+    assert converted.rc == 0, converted.stderr
+    # Written on the mount, uploaded when closed (davfs2's delay_upload).
+    found = wait_for(
+        lambda: request(tls, "GET", f"/groups/{MINISTRY}/{name}", COLLEAGUE)[0] == 200, 60
+    )
+    assert found, f"{name} is not in the drive for {COLLEAGUE}"
+    status, _, body = request(tls, "GET", f"/groups/{MINISTRY}/{name}", COLLEAGUE)
+    assert status == 200 and f"Note de service {token}" in odt_text(body)
+
+
+def test_a_document_open_in_her_session_is_locked_for_her_colleague(
+    office: Host, tls: ssl.SSLContext, session: list[str]
+) -> None:
+    name = f"budget-{secrets.token_hex(4)}.odt"
+    path = f"/groups/{MINISTRY}/{name}"
+
+    def overwrite(text: str) -> int:
+        return request(tls, "PUT", path, COLLEAGUE, body=minimal_odt(text))[0]
+
+    status = overwrite("Budget, version 1")
+    assert status in (201, 204), status
+    # She opens it in LibreOffice from her drive folder.
+    in_session(
+        office, UID, session,
+        "setsid -f soffice --norestore --nologo %s >/dev/null 2>&1", f"{FOLDER}/{name}",
+    )  # fmt: skip
+    try:
+        refused = wait_for(lambda: overwrite("version 2") == 423, 60)
+        assert refused, f"{COLLEAGUE} could overwrite {name} while {UID} had it open"
+    finally:
+        office.run("pkill -u %s -x soffice.bin", UID)
+    # Closed, the lock goes: her colleague writes again.
+    freed = wait_for(lambda: overwrite("version 3") in (201, 204), 60)
+    assert freed, f"{name} stayed locked after {UID} closed it"
+
+
+def test_a_colleague_on_the_same_host_reaches_none_of_it(office: Host, session: list[str]) -> None:
+    del session
+    for path in (f"{ROOT}/{OWN}", f"{ROOT}/{GROUPS}/{MINISTRY}", ROOT, "/var/cache/davfs2"):
+        attempt = office.run("runuser -u %s -- ls %s", COLLEAGUE, path)
+        assert attempt.rc != 0 and "Permission" in attempt.stderr, (path, attempt)
+    # Nor mounts a drive herself (davfs2 is not setuid for users).
+    attempt = office.run(
+        "runuser -u %s -- mount -t davfs https://dav.gouv.tg/users/%s/ /tmp", COLLEAGUE, UID
+    )
+    assert attempt.rc != 0
+
+
+def test_the_end_of_her_session_unmounts_and_keeps_what_she_wrote(
+    office: Host, tls: ssl.SSLContext, session: list[str]
+) -> None:
+    name = f"brouillon-{secrets.token_hex(4)}.txt"
+    wrote = in_session(
+        office, UID, session, "sh -c %s", f"echo dernier mot > '{HOME}/{OWN}/{name}'"
+    )
+    assert wrote.rc == 0, wrote.stderr
+    # She logs out at once (the session ends, xrdp closes it).
+    office.run("pkill -u %s -x xfce4-session", UID)
+    assert wait_for(lambda: not drive_mounts(office), 90), drive_mounts(office)
+    status, _, body = request(tls, "GET", f"/users/{UID}/{name}", UID)
+    assert (status, body) == (200, b"dernier mot\n")
