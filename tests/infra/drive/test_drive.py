@@ -5,6 +5,7 @@ as a hostile insider would try it."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -432,6 +433,27 @@ def test_the_webdav_name_answers_only_the_listed_networks(host) -> None:  # type
         DAV.split(".", 1)[1],
     )
     assert answer.stdout == "403", answer.stdout
+
+
+@pytest.mark.readonly
+def test_the_webdav_name_opens_only_the_agents_own_folder_list(tls) -> None:  # type: ignore[no-untyped-def]
+    """A password alone opens dav.<domain> (no TOTP): of the page's API only
+    GET /.bureau/api/me answers there (the office hosts mount what it lists);
+    a public link cannot be made, listed or withdrawn with a password alone."""
+    status, _, body = request(tls, "GET", "/.bureau/api/me", YAO)
+    assert status == 200, status
+    assert {p["path"] for p in json.loads(body)["places"]} >= {f"/users/{YAO}/"}
+    assert request(tls, "GET", "/.bureau/api/me")[0] == 401
+    for method, path in [
+        ("POST", "/.bureau/api/me"),
+        ("GET", "/.bureau/api/links"),
+        ("POST", "/.bureau/api/links"),
+        ("DELETE", "/.bureau/api/links/x"),
+        ("GET", "/.bureau/api/me/../links"),
+        ("GET", "/.bureau/app/index.html"),
+    ]:
+        status = request(tls, method, path, YAO, body=b"{}" if method == "POST" else None)[0]
+        assert status in (403, 404, 405), f"{method} {path}: {status}"
 
 
 @pytest.mark.readonly
