@@ -140,6 +140,7 @@ def test_office_hosts_get_the_names_agents_dial() -> None:
     assert not [r for r in dns.build(site()).records if r.name.startswith("office")]
     records = by_name(dns.build(site(office_hosts=["rdp1.gouv.tg"])))
     assert records[("office", "CNAME")] == ["rdp1.gouv.tg."]
+    assert records[("bureau", "CNAME")] == ["web.gouv.tg."]
     # Several hosts: one name each (an agent's session stays on its host).
     records = by_name(dns.build(site(office_hosts=["rdp1.gouv.tg", "rdp2.gouv.tg"])))
     assert records[("office1", "CNAME")] == ["rdp1.gouv.tg."]

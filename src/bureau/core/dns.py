@@ -134,6 +134,8 @@ def build(site: MailSite) -> Zone:
                 comment=f"TURN and media: reachable from outside on {site.video_ports}",
             )
         )
+    if site.office_hosts:
+        add(Record("bureau", "CNAME", fqdn(site.web_host), comment="Bureau virtuel page (portal)"))
     # Agents' RDP clients dial office.<domain> (office1, office2… with several
     # hosts: xrdp has no broker, an agent keeps the host of her session).
     for number, host in enumerate(site.office_hosts, start=1):

@@ -12,8 +12,10 @@ import io
 import json
 import secrets
 import ssl
+import subprocess
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from testinfra.host import Host
@@ -56,9 +58,15 @@ def drive_mounts(office: Host, root: str = ROOT) -> dict[str, str]:
     return {fs["target"]: fs["source"] for fs in filesystems if fs["target"].startswith(root + "/")}
 
 
+@dataclass
+class Session:
+    client: subprocess.Popen
+    environment: list[str]
+
+
 @pytest.fixture(scope="module")
-def session(office: Host, rdp_prefix: list[str], office_name: str) -> Iterator[list[str]]:
-    """Kokou's desktop session, opened over RDP; her session's environment."""
+def desktop(office: Host, rdp_prefix: list[str], office_name: str) -> Iterator[Session]:
+    """Kokou's desktop session, opened over RDP: the client, the session's environment."""
     who = agent(UID)
     office.run("loginctl terminate-user %s", UID)
     client = start(
@@ -72,13 +80,13 @@ def session(office: Host, rdp_prefix: list[str], office_name: str) -> Iterator[l
             "her drive folders are not mounted: "
             + office.run("journalctl -q -t bureau-office-drive -n 20").stdout
         )
-        yield session_environment(office, pids[0])
+        yield Session(client, session_environment(office, pids[0]))
     finally:
         stop(client)
         office.run("loginctl terminate-user %s", UID)
 
 
-def test_her_folders_are_mounted_with_her_identity(office: Host, session: list[str]) -> None:
+def test_her_folders_are_mounted_with_her_identity(office: Host, desktop: Session) -> None:
     mounts = drive_mounts(office)
     assert mounts == {
         f"{ROOT}/{OWN}": f"https://dav.gouv.tg/users/{UID}/",
@@ -92,7 +100,7 @@ def test_her_folders_are_mounted_with_her_identity(office: Host, session: list[s
         assert {"nosuid", "nodev", "noexec"} <= set(options.strip().split(",")), options
     # Her desktop finds them in her home, as herself.
     assert office.run("readlink %s", HOME).stdout.strip() == ROOT
-    listing = in_session(office, UID, session, "ls %s", f"{HOME}/{GROUPS}")
+    listing = in_session(office, UID, desktop.environment, "ls %s", f"{HOME}/{GROUPS}")
     assert listing.rc == 0 and listing.stdout.split() == [MINISTRY], listing
     # Nothing of the password she logged in with is left behind.
     assert office.run("ls -A /run/bureau-office-drive/stash").stdout.strip() == ""
@@ -133,14 +141,16 @@ def odt_text(body: bytes) -> str:
 
 
 def test_a_document_written_in_her_session_reaches_her_colleague(
-    office: Host, tls: ssl.SSLContext, session: list[str]
+    office: Host, tls: ssl.SSLContext, desktop: Session
 ) -> None:
     token = secrets.token_hex(4)
     name = f"note-{token}.odt"
     source = f"/tmp/note-{token}.txt"
-    in_session(office, UID, session, "sh -c %s", f"echo 'Note de service {token}' > {source}")
+    in_session(
+        office, UID, desktop.environment, "sh -c %s", f"echo 'Note de service {token}' > {source}"
+    )
     converted = in_session(
-        office, UID, session,
+        office, UID, desktop.environment,
         "soffice --headless --norestore -env:UserInstallation=file:///tmp/lo-drive-%s"
         " --convert-to odt --outdir %s %s",
         token, FOLDER, source,
@@ -156,7 +166,7 @@ def test_a_document_written_in_her_session_reaches_her_colleague(
 
 
 def test_a_document_open_in_her_session_is_locked_for_her_colleague(
-    office: Host, tls: ssl.SSLContext, session: list[str]
+    office: Host, tls: ssl.SSLContext, desktop: Session
 ) -> None:
     name = f"budget-{secrets.token_hex(4)}.odt"
     path = f"/groups/{MINISTRY}/{name}"
@@ -168,7 +178,7 @@ def test_a_document_open_in_her_session_is_locked_for_her_colleague(
     assert status in (201, 204), status
     # She opens it in LibreOffice from her drive folder.
     in_session(
-        office, UID, session,
+        office, UID, desktop.environment,
         "setsid -f soffice --norestore --nologo %s >/dev/null 2>&1", f"{FOLDER}/{name}",
     )  # fmt: skip
     try:
@@ -181,8 +191,8 @@ def test_a_document_open_in_her_session_is_locked_for_her_colleague(
     assert freed, f"{name} stayed locked after {UID} closed it"
 
 
-def test_a_colleague_on_the_same_host_reaches_none_of_it(office: Host, session: list[str]) -> None:
-    del session
+def test_a_colleague_on_the_same_host_reaches_none_of_it(office: Host, desktop: Session) -> None:
+    del desktop
     for path in (f"{ROOT}/{OWN}", f"{ROOT}/{GROUPS}/{MINISTRY}", ROOT, "/var/cache/davfs2"):
         attempt = office.run("runuser -u %s -- ls %s", COLLEAGUE, path)
         assert attempt.rc != 0 and "Permission" in attempt.stderr, (path, attempt)
@@ -194,15 +204,45 @@ def test_a_colleague_on_the_same_host_reaches_none_of_it(office: Host, session: 
 
 
 def test_the_end_of_her_session_unmounts_and_keeps_what_she_wrote(
-    office: Host, tls: ssl.SSLContext, session: list[str]
+    office: Host, tls: ssl.SSLContext, desktop: Session
 ) -> None:
     name = f"brouillon-{secrets.token_hex(4)}.txt"
     wrote = in_session(
-        office, UID, session, "sh -c %s", f"echo dernier mot > '{HOME}/{OWN}/{name}'"
+        office, UID, desktop.environment, "sh -c %s", f"echo dernier mot > '{HOME}/{OWN}/{name}'"
     )
     assert wrote.rc == 0, wrote.stderr
-    # She logs out at once (the session ends, xrdp closes it).
+    # She logs out at once (the session ends, xrdp closes it) and closes her
+    # client (FreeRDP would otherwise reconnect, opening a new session).
     office.run("pkill -u %s -x xfce4-session", UID)
+    stop(desktop.client)
     assert wait_for(lambda: not drive_mounts(office), 90), drive_mounts(office)
     status, _, body = request(tls, "GET", f"/users/{UID}/{name}", UID)
     assert (status, body) == (200, b"dernier mot\n")
+
+
+def test_a_session_ended_by_force_leaves_no_drive_mounted(
+    office: Host, tls: ssl.SSLContext, rdp_prefix: list[str], office_name: str
+) -> None:
+    """`loginctl terminate-user` ends a session without its PAM close: the
+    sweep (a timer, every 5 minutes; started here) unmounts what is left,
+    after davfs2's last upload."""
+    assert office.service("bureau-office-drive-sweep.timer").is_enabled
+    who = agent(UID)
+    client = start(
+        login_command(rdp_prefix, office_name, who.uid, who.password),
+        artifacts_dir("office") / "drive-session-forced.log",
+    )
+    name = f"avant-coupure-{secrets.token_hex(4)}.txt"
+    try:
+        assert wait_for(lambda: len(drive_mounts(office)) >= 3, 60), drive_mounts(office)
+        wrote = office.run("runuser -u %s -- sh -c %s", UID, f"echo sauvé > '{HOME}/{OWN}/{name}'")
+        assert wrote.rc == 0, wrote.stderr
+    finally:
+        stop(client)
+        office.run("loginctl terminate-user %s", UID)
+    assert wait_for(lambda: not sessions_of(office, UID), 30)
+    assert drive_mounts(office), "the mounts went with the session: nothing to sweep"
+    office.run("systemctl start bureau-office-drive-sweep.service")
+    assert not drive_mounts(office)
+    status, _, body = request(tls, "GET", f"/users/{UID}/{name}", UID)
+    assert (status, body) == (200, "sauvé\n".encode())
