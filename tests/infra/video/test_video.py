@@ -642,3 +642,74 @@ def test_the_creator_mutes_a_participant_in_janus(browsers: list[Browser]) -> No
         kokou.locator("#state:text('rendu la parole')").wait_for()
         abla.wait_for_timeout(2000)
         assert abla.evaluate(FEED_MEDIA, feed)["audio"] > after["audio"]
+
+
+# Run on the video host: the room service's own code (as installed), its
+# invitation and relay checks called directly, with no secret read and no
+# Janus: what a browser cannot wait for (an invitation's expiry) or would
+# need two meetings for (another meeting's tokens).
+INVITATION_PROBE = r"""
+import json, runpy, time
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+visio = runpy.run_path("/usr/local/lib/bureau-visio/visio.py", run_name="probe")
+Service, Room, Invitation, Participant = (
+    visio[n] for n in ("Service", "Room", "Invitation", "Participant"))
+service = object.__new__(Service)
+service.config = {"hostname": "visio.example"}
+first, second = Room("aaaaaaaaaaaa", "abla", "s1"), Room("bbbbbbbbbbbb", "abla", "s2")
+service.rooms = {r.room: r for r in (first, second)}
+now = time.time()
+service.invitations = {
+    "valid": Invitation(first.room, now + 60),
+    "expired": Invitation(first.room, now - 1),
+    "gone": Invitation("cccccccccccc", now + 60),
+}
+first.tokens["guest-token"] = Participant("guest-1", "f1", now + 60, "Mawuli (invité·e)", True)
+second.tokens["other-guest"] = Participant("guest-2", "f2", now + 60, "Autre (invité·e)", True)
+first.tokens["agent-token"] = Participant("abla", "f3", now + 60, "Abla", False)
+
+out = {}
+for token in ("valid", "expired", "gone", "unknown"):
+    request = make_mocked_request("GET", "/invite/" + token, match_info={"invitation": token})
+    try:
+        out[token] = service.invited(request)[1].room
+    except web.HTTPException as error:
+        out[token] = error.status
+
+def message(token, body):
+    return json.dumps({"janus": "message", "token": token, "transaction": "t", "body": body})
+
+join = {"request": "join", "ptype": "publisher", "room": first.room, "id": "f1",
+        "display": "Abla (organisatrice)"}
+vetted = service.vet(message("guest-token", join), first)
+out["own_meeting"] = json.loads(vetted)["body"]["display"] if vetted else None
+out["other_meetings_guest"] = service.vet(message("other-guest", join), first)
+out["agent_token_on_guest_relay"] = service.vet(message("agent-token", join), first)
+out["no_token_on_guest_relay"] = service.vet(json.dumps({"janus": "create"}), first)
+out["other_room"] = service.vet(message("guest-token", {**join, "room": second.room}), first)
+out["someone_elses_feed"] = service.vet(message("guest-token", {**join, "id": "f3"}), first)
+print(json.dumps(out))
+"""
+
+
+def test_the_room_service_refuses_expired_and_foreign_invitations(video: Host) -> None:
+    """An invitation past its lifetime, of a meeting that is gone, or
+    unknown: 403. On a guest's Janus relay, only her own meeting's admitted
+    guests' tokens pass, for that meeting, under her feed id, with the name
+    the service gave her."""
+    run = video.run("python3 -c %s", INVITATION_PROBE)
+    assert run.rc == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["valid"] == "aaaaaaaaaaaa", out
+    assert out["expired"] == out["gone"] == out["unknown"] == 403, out
+    assert out["own_meeting"] == "Mawuli (invité·e)", out
+    for refused in (
+        "other_meetings_guest",
+        "agent_token_on_guest_relay",
+        "no_token_on_guest_relay",
+        "other_room",
+        "someone_elses_feed",
+    ):
+        assert out[refused] is None, (refused, out)
