@@ -490,7 +490,7 @@ def meet(portal: Portal, abla: Page, kokou: Page) -> str:
 
 @pytest.mark.writes
 def test_a_guest_waits_in_the_lobby_until_the_creator_admits_her(
-    browsers: list[Browser],
+    browsers: list[Browser], host: Host
 ) -> None:
     """Abla invites people without an account. A guest opens the link (no
     portal), gives her name and waits: no Janus token, no media, until
@@ -544,6 +544,13 @@ def test_a_guest_waits_in_the_lobby_until_the_creator_admits_her(
         late.locator("#error:text('verrouillée')").wait_for()
         assert abla.locator("#waiting li", has_text="En retard").count() == 0
         abla.screenshot(path=str(artifacts_dir("video") / "visio-guest.png"))
+
+    # The front logged the guests' requests without the invitation.
+    token = link.rsplit("/", 1)[1]
+    logged = host.run("grep -c -F %s /var/log/nginx/access.log", token)
+    assert logged.stdout.strip() == "0", logged.stdout
+    masked = host.run("grep -c -F %s /var/log/nginx/access.log", f"{VISIO}/invite/-/socket")
+    assert int(masked.stdout.strip() or 0) > 0, masked
 
 
 @pytest.mark.writes
