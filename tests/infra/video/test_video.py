@@ -459,6 +459,23 @@ class Meeting:
             context.close()
 
 
+# The Janus tokens in force (Admin API on the video host's loopback).
+TOKENS = r"""
+import json, secrets, urllib.request
+secret = open("/etc/bureau/visio/janus_admin_secret").read().strip()
+body = {"janus": "list_tokens", "transaction": secrets.token_hex(4), "admin_secret": secret}
+request = urllib.request.Request("http://127.0.0.1:ADMIN_PORT/admin", json.dumps(body).encode())
+answer = json.load(urllib.request.urlopen(request, timeout=10))
+print(json.dumps([t["token"] for t in answer["data"]["tokens"]]))
+""".replace("ADMIN_PORT", str(JANUS_ADMIN))
+
+
+def janus_tokens(video: Host) -> set[str]:
+    run = video.run("python3 -c %s", TOKENS)
+    assert run.rc == 0, run.stderr
+    return set(json.loads(run.stdout))
+
+
 def invite(creator: Page) -> str:
     """The creator's guest invitation link."""
     creator.click("#invite")
@@ -490,7 +507,7 @@ def meet(portal: Portal, abla: Page, kokou: Page) -> str:
 
 @pytest.mark.writes
 def test_a_guest_waits_in_the_lobby_until_the_creator_admits_her(
-    browsers: list[Browser], host: Host
+    browsers: list[Browser], host: Host, video: Host
 ) -> None:
     """Abla invites people without an account. A guest opens the link (no
     portal), gives her name and waits: no Janus token, no media, until
@@ -500,6 +517,8 @@ def test_a_guest_waits_in_the_lobby_until_the_creator_admits_her(
     with Meeting(browsers, "guest", guests=2) as (abla, mawuli, intruder, late):
         open_meeting(Portal(artifacts_dir("video")), abla)
         link = invite(abla)
+        tokens = janus_tokens(video)
+        assert tokens  # Abla's
 
         ask_to_enter(mawuli, link, "Mawuli Ekpé")
         mawuli.locator("#guest-wait").wait_for()
@@ -509,6 +528,8 @@ def test_a_guest_waits_in_the_lobby_until_the_creator_admits_her(
         # Waiting: no Janus token, no connection to the media.
         mawuli.wait_for_timeout(2000)
         assert mawuli.evaluate("window.bureauVisio.connections().length") == 0
+        # (tokens of earlier checks' pages may still be going: none may come)
+        assert janus_tokens(video) <= tokens, (tokens, janus_tokens(video))
         assert mawuli.locator("#meeting").is_hidden()
 
         ask_to_enter(intruder, link, "Intrus")
@@ -519,6 +540,7 @@ def test_a_guest_waits_in_the_lobby_until_the_creator_admits_her(
         admitted = time.monotonic()
         waiting.locator("button.admit").click()
         mawuli.locator("#state:text('Connecté')").wait_for()
+        assert len(janus_tokens(video) - tokens) == 1  # hers, once admitted
         first = wait_for_media(mawuli)
         assert first["frames"] > 0, first
         mawuli.wait_for_timeout(3000)
@@ -614,9 +636,15 @@ def test_participants_chat_and_what_they_type_stays_text(browsers: list[Browser]
         kokou.click("#chat-send")
         abla.locator("#messages li", has_text="Bien reçu, merci.").wait_for()
         assert abla.evaluate("window.pwned") is None
-        # Longer than the limit: the field stops at it.
+        # Longer than the limit: the field stops at it, and the room service
+        # refuses what a page sends past it.
         kokou.fill("#chat-text", "a" * 2000)
         assert len(kokou.input_value("#chat-text")) == 500
+        kokou.evaluate("window.bureauVisio.say('b'.repeat(501))")
+        kokou.locator("#error:text('Message refusé')").wait_for()
+        kokou.evaluate("window.bureauVisio.say('b'.repeat(500))")
+        abla.locator("#messages li .text", has_text="b" * 500).wait_for()
+        assert abla.locator("#messages li .text", has_text="b" * 501).count() == 0
 
 
 @pytest.mark.writes
