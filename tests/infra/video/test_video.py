@@ -391,3 +391,360 @@ def test_the_creator_locks_the_meeting_and_removes_a_participant(
     finally:
         for context in contexts:
             context.close()
+
+
+# --- Guests, chat, the creator muting someone ----------------------------------
+
+# What one feed's subscription receives (audio packets, video frames).
+FEED_MEDIA = """async (feed) => {
+  const got = {audio: 0, frames: 0};
+  for (const c of window.bureauVisio.connections()) {
+    if (c.feed !== feed || !c.pc) continue;
+    (await c.pc.getStats()).forEach((r) => {
+      if (r.type !== "inbound-rtp") return;
+      if (r.kind === "audio") got.audio += r.packetsReceived || 0;
+      if (r.kind === "video") got.frames += r.framesDecoded || 0;
+    });
+  }
+  return got;
+}"""
+
+# Audio packets the page's own camera publisher sends.
+SENT_AUDIO = """async () => {
+  let sent = 0;
+  for (const c of window.bureauVisio.connections()) {
+    if (c.role !== "publisher" || !c.pc) continue;
+    (await c.pc.getStats()).forEach((r) => {
+      if (r.type === "outbound-rtp" && r.kind === "audio") sent += r.packetsSent || 0;
+    });
+  }
+  return sent;
+}"""
+
+# A WebSocket opened by the page: whether it opened, what it got, how it closed.
+SOCKET = """async ([url, protocol, send]) => new Promise((resolve) => {
+  const got = [];
+  let opened = false;
+  const ws = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+  ws.onopen = () => { opened = true; if (send) ws.send(send); };
+  ws.onmessage = (m) => got.push(m.data);
+  ws.onclose = () => resolve({opened, closed: true, got});
+  setTimeout(() => resolve({opened, closed: false, got}), 5000);
+})"""
+
+
+class Meeting:
+    """Browser contexts for one check, screenshots if it fails."""
+
+    def __init__(self, browsers: list[Browser], name: str, *, guests: int = 0) -> None:
+        self.shots = artifacts_dir("video")
+        self.portal = Portal(self.shots)
+        self.name = name
+        self.contexts = [
+            b.new_context(ignore_https_errors=True, locale="fr-FR")
+            for b in [browsers[0], browsers[1], *[browsers[1]] * guests]
+        ]
+        self.pages = [c.new_page() for c in self.contexts]
+        for page in self.pages:
+            page.set_default_timeout(45_000)
+
+    def __enter__(self) -> list[Page]:
+        return self.pages
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is not None:
+            for number, page in enumerate(self.pages):
+                page.screenshot(path=str(self.shots / f"visio-{self.name}-{number}-failed.png"))
+        for context in self.contexts:
+            context.close()
+
+
+# The Janus tokens in force (Admin API on the video host's loopback).
+TOKENS = r"""
+import json, secrets, urllib.request
+secret = open("/etc/bureau/visio/janus_admin_secret").read().strip()
+body = {"janus": "list_tokens", "transaction": secrets.token_hex(4), "admin_secret": secret}
+request = urllib.request.Request("http://127.0.0.1:ADMIN_PORT/admin", json.dumps(body).encode())
+answer = json.load(urllib.request.urlopen(request, timeout=10))
+print(json.dumps([t["token"] for t in answer["data"]["tokens"]]))
+""".replace("ADMIN_PORT", str(JANUS_ADMIN))
+
+
+def janus_tokens(video: Host) -> set[str]:
+    run = video.run("python3 -c %s", TOKENS)
+    assert run.rc == 0, run.stderr
+    return set(json.loads(run.stdout))
+
+
+def invite(creator: Page) -> str:
+    """The creator's guest invitation link."""
+    creator.click("#invite")
+    creator.locator("#invitation").wait_for()
+    link = creator.input_value("#guest-link")
+    assert link.startswith(f"https://{VISIO}/invite/"), link
+    return link
+
+
+def ask_to_enter(guest: Page, link: str, name: str) -> None:
+    """A guest opens the invitation (no portal) and asks to enter."""
+    response = guest.goto(link)
+    assert response is not None and response.status == 200, response
+    assert guest.url == link  # not sent to the portal
+    guest.fill("#guest-name", name)
+    guest.click("#guest-ask")
+
+
+def meet(portal: Portal, abla: Page, kokou: Page) -> str:
+    """Abla's meeting, Kokou in it, each receiving the other's media."""
+    link = open_meeting(portal, abla)
+    join(portal, kokou, link, KOKOU)
+    kokou.locator("#state:text('Connecté')").wait_for()
+    for page in (abla, kokou):
+        seen = wait_for_media(page)
+        assert seen["frames"] > 0 and seen["audio_packets"] > 0, seen
+    return link
+
+
+@pytest.mark.writes
+def test_a_guest_waits_in_the_lobby_until_the_creator_admits_her(
+    browsers: list[Browser], host: Host, video: Host
+) -> None:
+    """Abla invites people without an account. A guest opens the link (no
+    portal), gives her name and waits: no Janus token, no media, until
+    Abla admits her; then she receives Abla's video, marked "invité·e" on
+    Abla's page, and cannot moderate. A guest Abla refuses stays out; once
+    the meeting is locked, nobody new waits."""
+    with Meeting(browsers, "guest", guests=2) as (abla, mawuli, intruder, late):
+        open_meeting(Portal(artifacts_dir("video")), abla)
+        link = invite(abla)
+        tokens = janus_tokens(video)
+        assert tokens  # Abla's
+
+        ask_to_enter(mawuli, link, "Mawuli Ekpé")
+        mawuli.locator("#guest-wait").wait_for()
+        assert mawuli.inner_text("#guest-wait") == "En attente de l'admission par l'organisateur…"
+        waiting = abla.locator("#waiting li", has_text="Mawuli Ekpé (invité·e)")
+        waiting.wait_for()
+        # Waiting: no Janus token, no connection to the media.
+        mawuli.wait_for_timeout(2000)
+        assert mawuli.evaluate("window.bureauVisio.connections().length") == 0
+        # (tokens of earlier checks' pages may still be going: none may come)
+        assert janus_tokens(video) <= tokens, (tokens, janus_tokens(video))
+        assert mawuli.locator("#meeting").is_hidden()
+
+        ask_to_enter(intruder, link, "Intrus")
+        abla.locator("#waiting li", has_text="Intrus (invité·e)").locator("button.refuse").click()
+        intruder.locator("#error:text('pas accepté')").wait_for()
+        assert intruder.evaluate("window.bureauVisio.connections().length") == 0
+
+        admitted = time.monotonic()
+        waiting.locator("button.admit").click()
+        mawuli.locator("#state:text('Connecté')").wait_for()
+        assert len(janus_tokens(video) - tokens) == 1  # hers, once admitted
+        first = wait_for_media(mawuli)
+        assert first["frames"] > 0, first
+        mawuli.wait_for_timeout(3000)
+        later = received(mawuli)
+        assert later["frames"] > first["frames"], (first, later)
+        abla.locator(".tile.remote", has_text="Mawuli Ekpé (invité·e)").wait_for()
+        print(f"guest: the creator's video decoded {time.monotonic() - admitted:.1f} s after")
+        assert mawuli.locator("#who").inner_text() == "Mawuli Ekpé (invité·e)"
+        # A guest moderates nothing and creates nothing: no buttons, and
+        # the agents' API sends her to the portal.
+        for control in ("#lock", "#invite", "button.remove", "button.mute"):
+            assert mawuli.locator(control).first.is_hidden() or not mawuli.locator(control).count()
+        created = mawuli.evaluate(
+            """async () => (await fetch('/api/rooms', {method: 'POST', redirect: 'manual',
+                 headers: {'X-Bureau-Visio': '1', 'Auth-User': 'abla.adjo-amegan'}})).status"""
+        )
+        assert created != 201, created
+
+        # Locked: the link lets nobody new wait.
+        abla.click("#lock")
+        abla.locator("#lock:text('Déverrouiller la réunion')").wait_for()
+        ask_to_enter(late, link, "En retard")
+        late.locator("#error:text('verrouillée')").wait_for()
+        assert abla.locator("#waiting li", has_text="En retard").count() == 0
+        abla.screenshot(path=str(artifacts_dir("video") / "visio-guest.png"))
+
+    # The front logged the guests' requests without the invitation.
+    token = link.rsplit("/", 1)[1]
+    logged = host.run("grep -c -F %s /var/log/nginx/access.log", token)
+    assert logged.stdout.strip() == "0", logged.stdout
+    masked = host.run("grep -c -F %s /var/log/nginx/access.log", f"{VISIO}/invite/-/socket")
+    assert int(masked.stdout.strip() or 0) > 0, masked
+
+
+@pytest.mark.writes
+def test_a_forged_invitation_gets_403_and_no_janus_token(browsers: list[Browser]) -> None:
+    """An invitation token changed by one character, or made up: 403 for
+    the page and the lobby, no lobby, no Janus token; the guests' Janus
+    relay carries no request but an admitted guest's."""
+    with Meeting(browsers, "forged") as (abla, stranger):
+        meeting = open_meeting(Portal(artifacts_dir("video")), abla)
+        link = invite(abla)
+        token = link.rsplit("/", 1)[1]
+        flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+        made_up = "x" * len(token)
+        for forged in (flipped, made_up):
+            url = f"https://{VISIO}/invite/{forged}"
+            response = stranger.goto(url)
+            assert response is not None and response.status == 403, (forged, response)
+            assert stranger.url == url  # refused by the room service, not sent to the portal
+            lobby = stranger.evaluate(
+                "async (u) => (await fetch(u)).status", f"https://{VISIO}/invite/{forged}/socket"
+            )
+            assert lobby == 403, lobby
+            socket = stranger.evaluate(
+                SOCKET, [f"wss://{VISIO}/invite/{forged}/socket", None, '{"name": "Faux"}']
+            )
+            assert not socket["opened"] and not socket["got"], socket
+        # The real invitation's Janus relay, with no admitted guest's token:
+        # closed without a word from Janus.
+        stranger.goto(link)
+        request = json.dumps({"janus": "create", "transaction": "t1", "token": "forged"})
+        relay = stranger.evaluate(
+            SOCKET, [f"wss://{VISIO}/invite/{token}/janus", "janus-protocol", request]
+        )
+        assert relay["closed"] and not relay["got"], relay
+        assert abla.locator("#waiting li").count() == 0
+        # Everything else stays behind the portal for someone with no session.
+        room = meeting.rsplit("/", 1)[1]
+        for path in ("/", f"/r/{room}", "/janus", f"/api/rooms/{room}/events"):
+            status = stranger.evaluate(
+                "async (u) => (await fetch(u, {redirect: 'manual'})).status", path
+            )
+            assert status in (0, 401, 403), (path, status)  # 0: a redirect, to the portal
+
+
+@pytest.mark.writes
+def test_participants_chat_and_what_they_type_stays_text(browsers: list[Browser]) -> None:
+    """Abla's message reaches Kokou as she typed it: markup shown as text,
+    never run; his answer reaches her."""
+    markup = '<img src=x onerror="window.pwned=1"><b>gras</b> & <script>window.pwned=2</script>'
+    with Meeting(browsers, "chat") as (abla, kokou):
+        meet(Portal(artifacts_dir("video")), abla, kokou)
+        abla.fill("#chat-text", markup)
+        abla.click("#chat-send")
+        line = kokou.locator("#messages li", has_text="gras")
+        line.wait_for()
+        assert line.locator(".text").inner_text() == markup
+        assert "Abla" in line.locator(".from").inner_text()
+        assert kokou.locator("#messages img, #messages b, #messages script").count() == 0
+        assert kokou.evaluate("window.pwned") is None
+        kokou.fill("#chat-text", "Bien reçu, merci.")
+        kokou.click("#chat-send")
+        abla.locator("#messages li", has_text="Bien reçu, merci.").wait_for()
+        assert abla.evaluate("window.pwned") is None
+        # Longer than the limit: the field stops at it, and the room service
+        # refuses what a page sends past it.
+        kokou.fill("#chat-text", "a" * 2000)
+        assert len(kokou.input_value("#chat-text")) == 500
+        kokou.evaluate("window.bureauVisio.say('b'.repeat(501))")
+        kokou.locator("#error:text('Message refusé')").wait_for()
+        kokou.evaluate("window.bureauVisio.say('b'.repeat(500))")
+        abla.locator("#messages li .text", has_text="b" * 500).wait_for()
+        assert abla.locator("#messages li .text", has_text="b" * 501).count() == 0
+
+
+@pytest.mark.writes
+def test_the_creator_mutes_a_participant_in_janus(browsers: list[Browser]) -> None:
+    """Abla mutes Kokou: Janus stops forwarding his audio to her (her
+    subscription's audio packets stop) while his browser still sends it and
+    his video still flows; his page says so. She lets him speak again."""
+    with Meeting(browsers, "mute") as (abla, kokou):
+        meet(Portal(artifacts_dir("video")), abla, kokou)
+        tile = abla.locator(".tile.remote", has_text="Kokou")
+        feed = tile.get_attribute("data-feed")
+        # His audio reaches her before.
+        speaking = abla.evaluate(FEED_MEDIA, feed)
+        abla.wait_for_timeout(2000)
+        assert abla.evaluate(FEED_MEDIA, feed)["audio"] > speaking["audio"], speaking
+        tile.locator("button.mute").click()
+        kokou.locator("#state:text('coupé par l')").wait_for()
+        tile.locator("button.mute:text('Rétablir le micro')").wait_for()
+        abla.wait_for_timeout(1500)  # what was on the way
+        before = abla.evaluate(FEED_MEDIA, feed)
+        sent_before = kokou.evaluate(SENT_AUDIO)
+        abla.wait_for_timeout(3000)
+        after = abla.evaluate(FEED_MEDIA, feed)
+        assert after["audio"] == before["audio"], (before, after)
+        assert after["frames"] > before["frames"], (before, after)
+        assert kokou.evaluate(SENT_AUDIO) > sent_before  # his browser still sends
+        print(f"muted: audio packets from him {before['audio']} -> {after['audio']} in 3 s")
+
+        tile.locator("button.mute").click()
+        kokou.locator("#state:text('rendu la parole')").wait_for()
+        abla.wait_for_timeout(2000)
+        assert abla.evaluate(FEED_MEDIA, feed)["audio"] > after["audio"]
+
+
+# Run on the video host: the room service's own code (as installed), its
+# invitation and relay checks called directly, with no secret read and no
+# Janus: what a browser cannot wait for (an invitation's expiry) or would
+# need two meetings for (another meeting's tokens).
+INVITATION_PROBE = r"""
+import json, runpy, time
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+visio = runpy.run_path("/usr/local/lib/bureau-visio/visio.py", run_name="probe")
+Service, Room, Invitation, Participant = (
+    visio[n] for n in ("Service", "Room", "Invitation", "Participant"))
+service = object.__new__(Service)
+service.config = {"hostname": "visio.example"}
+first, second = Room("aaaaaaaaaaaa", "abla", "s1"), Room("bbbbbbbbbbbb", "abla", "s2")
+service.rooms = {r.room: r for r in (first, second)}
+now = time.time()
+service.invitations = {
+    "valid": Invitation(first.room, now + 60),
+    "expired": Invitation(first.room, now - 1),
+    "gone": Invitation("cccccccccccc", now + 60),
+}
+first.tokens["guest-token"] = Participant("guest-1", "f1", now + 60, "Mawuli (invité·e)", True)
+second.tokens["other-guest"] = Participant("guest-2", "f2", now + 60, "Autre (invité·e)", True)
+first.tokens["agent-token"] = Participant("abla", "f3", now + 60, "Abla", False)
+
+out = {}
+for token in ("valid", "expired", "gone", "unknown"):
+    request = make_mocked_request("GET", "/invite/" + token, match_info={"invitation": token})
+    try:
+        out[token] = service.invited(request)[1].room
+    except web.HTTPException as error:
+        out[token] = error.status
+
+def message(token, body):
+    return json.dumps({"janus": "message", "token": token, "transaction": "t", "body": body})
+
+join = {"request": "join", "ptype": "publisher", "room": first.room, "id": "f1",
+        "display": "Abla (organisatrice)"}
+vetted = service.vet(message("guest-token", join), first)
+out["own_meeting"] = json.loads(vetted)["body"]["display"] if vetted else None
+out["other_meetings_guest"] = service.vet(message("other-guest", join), first)
+out["agent_token_on_guest_relay"] = service.vet(message("agent-token", join), first)
+out["no_token_on_guest_relay"] = service.vet(json.dumps({"janus": "create"}), first)
+out["other_room"] = service.vet(message("guest-token", {**join, "room": second.room}), first)
+out["someone_elses_feed"] = service.vet(message("guest-token", {**join, "id": "f3"}), first)
+print(json.dumps(out))
+"""
+
+
+def test_the_room_service_refuses_expired_and_foreign_invitations(video: Host) -> None:
+    """An invitation past its lifetime, of a meeting that is gone, or
+    unknown: 403. On a guest's Janus relay, only her own meeting's admitted
+    guests' tokens pass, for that meeting, under her feed id, with the name
+    the service gave her."""
+    run = video.run("python3 -c %s", INVITATION_PROBE)
+    assert run.rc == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["valid"] == "aaaaaaaaaaaa", out
+    assert out["expired"] == out["gone"] == out["unknown"] == 403, out
+    assert out["own_meeting"] == "Mawuli (invité·e)", out
+    for refused in (
+        "other_meetings_guest",
+        "agent_token_on_guest_relay",
+        "no_token_on_guest_relay",
+        "other_room",
+        "someone_elses_feed",
+    ):
+        assert out[refused] is None, (refused, out)

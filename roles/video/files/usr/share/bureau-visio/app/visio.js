@@ -65,13 +65,130 @@
       fail(error.message);
       return;
     }
+    // The meeting's events (chat; the lobby for the creator): the first
+    // message proves she is a participant (her Janus token).
+    const socket = new WebSocket("wss://" + location.host + "/api/rooms/" + room + "/events");
+    socket.addEventListener("open", () => socket.send(JSON.stringify({ token: joined.token })));
+    start(joined, socket);
+  }
+
+  function start(joined, socket) {
+    $("meeting").hidden = false;
     $("who").textContent = joined.display;
+    events(joined, socket);
     // ?relais=1: media through the TURN relay only (networks that let only TLS out).
     const relay = new URLSearchParams(location.search).get("relais") === "1";
     Janus.init({
       debug: false,
       callback: () => connect(joined, relay),
     });
+  }
+
+  // --- A guest (no account): her name, the lobby, then the meeting --------------
+
+  function guest(invitation) {
+    $("guest").hidden = false;
+    $("guest-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const name = $("guest-name").value.trim();
+      if (!name) return;
+      $("guest-ask").disabled = true;
+      const socket = new WebSocket("wss://" + location.host + "/invite/" + invitation + "/socket");
+      let decided = false;
+      const onLobby = (message) => {
+        const event = JSON.parse(message.data);
+        if (event.type === "waiting") {
+          $("guest-form").hidden = true;
+          $("guest-wait").hidden = false;
+        } else if (event.type === "admitted") {
+          decided = true;
+          socket.removeEventListener("message", onLobby);
+          $("guest").hidden = true;
+          start(event.join, socket);
+        } else if (event.type === "refused") {
+          decided = true;
+          $("guest-wait").hidden = true;
+          fail(event.reason === "locked"
+            ? "La réunion est verrouillée : personne de nouveau n'y entre."
+            : event.reason === "full" ? "La réunion est complète."
+            : "L'organisateur n'a pas accepté votre demande.");
+        }
+      };
+      socket.addEventListener("message", onLobby);
+      socket.addEventListener("open", () => socket.send(JSON.stringify({ name: name })));
+      socket.addEventListener("close", () => {
+        if (!decided) {
+          $("guest-wait").hidden = true;
+          fail("Cette invitation n'est plus valable, ou la réunion est verrouillée.");
+        }
+      });
+    });
+  }
+
+  // --- Chat, and the lobby for the creator ------------------------------------------
+
+  function events(joined, socket) {
+    $("chat").hidden = false;
+    $("chat-text").maxLength = joined.chat_max_length;
+    socket.addEventListener("message", (message) => {
+      const event = JSON.parse(message.data);
+      if (event.type === "chat") {
+        // Text only: what someone typed is never read as HTML.
+        const line = document.createElement("li");
+        const from = document.createElement("span");
+        from.className = "from";
+        from.textContent = event.from;
+        const text = document.createElement("span");
+        text.className = "text";
+        text.textContent = event.text;
+        line.append(from, text);
+        if (event.guest) line.classList.add("guest");
+        $("messages").append(line);
+        line.scrollIntoView({ block: "nearest" });
+      } else if (event.type === "lobby") {
+        lobby(joined, event.waiting);
+      } else if (event.type === "error") {
+        fail("Message refusé : trop long, ou trop de messages à la suite.");
+      }
+    });
+    const say = (text) => {
+      if (!text || socket.readyState !== WebSocket.OPEN) return;
+      socket.send(JSON.stringify({ text: text }));
+    };
+    // For the checks: what the field would send, without its length limit
+    // (the room service enforces its own).
+    window.bureauVisio.say = say;
+    $("chat-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      say($("chat-text").value.trim());
+      $("chat-text").value = "";
+    });
+  }
+
+  function lobby(joined, waiting) {
+    $("lobby").hidden = waiting.length === 0;
+    const list = $("waiting");
+    list.replaceChildren();
+    for (const guest of waiting) {
+      const item = document.createElement("li");
+      item.dataset.guest = guest.id;
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = guest.name;
+      item.append(name);
+      for (const [label, admit] of [["Admettre", true], ["Refuser", false]]) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = admit ? "admit" : "refuse";
+        button.textContent = label;
+        button.addEventListener("click", async () => {
+          try { await api("/api/rooms/" + joined.room + "/lobby", { guest: guest.id, admit: admit }); }
+          catch (error) { fail(error.message); }
+        });
+        item.append(" ", button);
+      }
+      list.append(item);
+    }
   }
 
   function connect(joined, relay) {
@@ -109,6 +226,7 @@
             publish();
           }
           if (message.error) fail(message.error);
+          if (message.moderation) moderated(message);
           if (message.leaving === "ok" && message.reason === "kicked") {
             kicked = true;
             state("");
@@ -150,6 +268,24 @@
       });
     }
 
+    // The creator muted (or let speak again) someone: Janus says so to all.
+    function moderated(message) {
+      const muted = message.moderation === "muted";
+      if (message.id === joined.feed) {
+        state(muted ? "Votre micro a été coupé par l'organisateur."
+                    : "L'organisateur vous a rendu la parole.");
+        $("mic").disabled = muted;
+        return;
+      }
+      for (const tile of document.querySelectorAll(".tile.remote")) {
+        if (tile.dataset.feed === String(message.id) && tile.dataset.audioMid === message.mid) {
+          tile.classList.toggle("muted", muted);
+          const button = tile.querySelector("button.mute");
+          if (button) button.textContent = muted ? "Rétablir le micro" : "Couper le micro";
+        }
+      }
+    }
+
     function dropTile(feed) {
       for (const tile of document.querySelectorAll(".tile.remote")) {
         if (tile.dataset.feed === String(feed)) {
@@ -171,6 +307,24 @@
       const caption = document.createElement("figcaption");
       caption.textContent = found.display || "Participant";
       tile.append(video, caption);
+      const audio = (found.streams || []).find((s) => s.type === "audio" && !s.disabled);
+      if (audio) {
+        tile.dataset.audioMid = audio.mid;
+        if (audio.moderated) tile.classList.add("muted");
+      }
+      if (joined.moderator && audio) {
+        const mute = document.createElement("button");
+        mute.type = "button";
+        mute.className = "mute";
+        mute.textContent = audio.moderated ? "Rétablir le micro" : "Couper le micro";
+        mute.addEventListener("click", async () => {
+          try {
+            await api("/api/rooms/" + joined.room + "/mute",
+                      { feed: found.id, mid: audio.mid, muted: !tile.classList.contains("muted") });
+          } catch (error) { fail(error.message); }
+        });
+        caption.append(" ", mute);
+      }
       if (joined.moderator) {
         const remove = document.createElement("button");
         remove.type = "button";
@@ -307,11 +461,21 @@
           show();
         } catch (error) { fail(error.message); }
       });
+      $("invite").hidden = false;
+      $("invite").addEventListener("click", async () => {
+        try {
+          const made = await api("/api/rooms/" + joined.room + "/invite");
+          $("guest-link").value = made.link;
+          $("invitation").hidden = false;
+          $("guest-link").select();
+        } catch (error) { fail(error.message); }
+      });
     }
   }
 
   document.addEventListener("DOMContentLoaded", () => {
     const match = location.pathname.match(/^\/r\/([a-z0-9]{12})$/);
-    if (match) meeting(match[1]); else home();
+    const invited = location.pathname.match(/^\/invite\/([A-Za-z0-9_-]{43})$/);
+    if (match) meeting(match[1]); else if (invited) guest(invited[1]); else home();
   });
 })();
