@@ -110,6 +110,15 @@ def write_inventory(root: Path, selector_line: str = "") -> Path:
     return path
 
 
+def add_group(path: Path, group: str, host: str) -> None:
+    """One more group of one host in the inventory write_inventory made."""
+    hosts = path / "hosts.yml"
+    hosts.write_text(
+        hosts.read_text(encoding="utf-8") + f"    {group}:\n      hosts:\n        {host}:\n",
+        encoding="utf-8",
+    )
+
+
 def test_a_site_with_a_video_host_gets_visio_and_turn_and_what_to_open() -> None:
     assert ("visio", "CNAME") not in by_name(dns.build(site()))
     zone = dns.build(site(video_host="video1.gouv.tg"))
@@ -123,11 +132,7 @@ def test_a_site_with_a_video_host_gets_visio_and_turn_and_what_to_open() -> None
 
 def test_the_video_host_and_its_ports_are_read_from_the_inventory(tmp_path: Path) -> None:
     path = write_inventory(tmp_path)
-    hosts = path / "hosts.yml"
-    hosts.write_text(
-        hosts.read_text(encoding="utf-8") + "    video:\n      hosts:\n        visio1.gouv.tg:\n",
-        encoding="utf-8",
-    )
+    add_group(path, "video", "visio1.gouv.tg")
     (path / "host_vars" / "visio1.gouv.tg.yml").write_text(
         "video__rtp_port_range: 30000-39999\n", encoding="utf-8"
     )
@@ -153,11 +158,7 @@ def test_office_hosts_get_the_names_agents_dial() -> None:
 
 def test_the_office_hosts_are_read_from_the_inventory(tmp_path: Path) -> None:
     path = write_inventory(tmp_path)
-    hosts = path / "hosts.yml"
-    hosts.write_text(
-        hosts.read_text(encoding="utf-8") + "    office:\n      hosts:\n        rdp1.gouv.tg:\n",
-        encoding="utf-8",
-    )
+    add_group(path, "office", "rdp1.gouv.tg")
     found = dns.site_from_inventory(inv.load(path), tmp_path)
     assert found.office_hosts == ["rdp1.gouv.tg"]
     [record] = [r for r in dns.build(found).records if r.name == "office"]
