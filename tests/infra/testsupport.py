@@ -209,7 +209,6 @@ def wait_for_ban(
     probe made as soon as the list shows it can still get through."""
     deadline = time.monotonic() + timeout
     banned: list[str] = []
-    ruleset = ""
     while time.monotonic() < deadline:
         banned = host.check_output("fail2ban-client get %s banip", jail).split()
         if banned and (address is None or address in banned):
