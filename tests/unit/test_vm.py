@@ -86,6 +86,7 @@ def _role_packages() -> set[str]:
         *base_defaults["base__default_packages"],
         *hardening["__hardening__packages"],
         *hardening["__hardening__audit_packages"],
+        *hardening["__hardening__accounting_packages"],
         *hardening["__hardening__compliance_packages"],
         *pki["pki__packages"],
     }

@@ -61,6 +61,7 @@ KERNEL_PACKAGES: tuple[str, ...] = (
     "udev",
 )
 BASELINE_PACKAGES: tuple[str, ...] = (
+    "acct",
     "auditd",
     "bind9-dnsutils",
     "ca-certificates",
@@ -81,6 +82,7 @@ BASELINE_PACKAGES: tuple[str, ...] = (
     "rsync",
     "ssg-debian",
     "ssl-cert",
+    "sysstat",
     "tmux",
     "tzdata",
     "unattended-upgrades",

@@ -205,6 +205,26 @@ def test_ssh_client_cannot_log_in_with_a_password(host: Host, clients: list[Host
         assert "Permission denied (publickey)" in result.stderr, result.stderr
 
 
+def test_ssh_shows_the_legal_banner_before_authentication(host: Host, clients: list[Host]) -> None:
+    """Anyone who reaches sshd is told, before any login, whose system it is
+    and that access is restricted and logged (the client prints sshd's Banner)."""
+    settings = sshd_settings(host)
+    assert settings.get("banner") == "/etc/issue.net", settings.get("banner")
+    assert settings["tcpkeepalive"] == "no"
+    for peer in clients:
+        result = ssh_from(peer, SSH + " root@%s true", settings["port"], address_of(host))
+        assert "Access is restricted to authorised users" in result.stderr, result.stderr
+
+
+def test_the_consoles_show_the_legal_banner(host: Host) -> None:
+    for path in ("/etc/issue", "/etc/issue.net"):
+        banner = host.file(path)
+        assert (banner.user, banner.mode) == ("root", 0o644), path
+        assert "Accès réservé aux personnes autorisées" in banner.content_string, path
+        # agetty expands backslash sequences of /etc/issue (\n, \l…): none are meant.
+        assert "\\" not in banner.content_string, path
+
+
 def test_ssh_client_with_a_weak_cipher_is_refused(host: Host, clients: list[Host]) -> None:
     port = sshd_settings(host)["port"]
     for peer in clients:
@@ -338,6 +358,8 @@ KERNEL_SETTINGS = {
     "net.ipv6.conf.all.accept_source_route": 0,
     "kernel.dmesg_restrict": 1,
     "kernel.kptr_restrict": 2,
+    "kernel.core_uses_pid": 1,
+    "dev.tty.ldisc_autoload": 0,
     "kernel.yama.ptrace_scope": 1,
     "fs.protected_symlinks": 1,
     "fs.protected_hardlinks": 1,
@@ -449,6 +471,74 @@ def test_auditd_logs_a_change_to_a_watched_file(host: Host) -> None:
             break
         time.sleep(1)
     assert found is not None and found.rc == 0 and "passwd" in found.stdout, found
+
+
+# --- Kernel modules and process accounting -------------------------------
+
+# What no host of the suite needs and a hostile insider could use: uncommon
+# network protocols (kernel attack surface), rare file systems, removable storage.
+DISABLED_MODULES = ("dccp", "sctp", "rds", "tipc", "usb-storage", "firewire-core", "cramfs")
+
+
+def test_unused_kernel_modules_are_disabled(host: Host) -> None:
+    if is_container(host):
+        pytest.skip("a container loads no module: the machine's kernel does (no kmod)")
+    config = host.file("/etc/modprobe.d/bureau-disabled.conf").content_string.splitlines()
+    missing = [
+        module
+        for module in DISABLED_MODULES
+        if f"install {module} /bin/false" not in config or f"blacklist {module}" not in config
+    ]
+    assert not missing, f"not disabled in /etc/modprobe.d/bureau-disabled.conf: {missing}"
+
+
+def test_the_kernel_refuses_to_load_a_disabled_module(host: Host) -> None:
+    """modprobe, asked for a disabled protocol, runs /bin/false instead of
+    loading it; opening a socket of that protocol loads nothing either."""
+    if is_container(host):
+        pytest.skip("a container shares its host's kernel: its modules are the host's business")
+    for module in ("dccp", "sctp"):
+        plan = host.run("modprobe --show-depends %s", module)
+        assert "install /bin/false" in plan.stdout, plan.stdout + plan.stderr
+        loaded = host.run("modprobe %s", module)
+        assert loaded.rc != 0, f"modprobe {module} succeeded"
+    socket = host.run(
+        "python3 -c %s",
+        "import socket\n"
+        "try:\n socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)\n"
+        "except OSError as e: print('refused', e.errno)\nelse: print('opened')",
+    )
+    assert socket.stdout.startswith("refused"), socket.stdout + socket.stderr
+    modules = host.check_output("cut -d' ' -f1 /proc/modules").split()
+    assert not {"dccp", "sctp"} & set(modules), modules
+
+
+def test_processes_are_accounted(host: Host) -> None:
+    if is_container(host):
+        pytest.skip("a container may not switch process accounting on")
+    for unit in ("acct.service", "sysstat-collect.timer"):
+        assert host.service(unit).is_enabled, unit
+    assert host.run("systemctl is-active acct.service sysstat-collect.timer").rc == 0
+    pacct = host.file("/var/log/account/pacct")
+    assert pacct.exists and pacct.user == "root" and not pacct.mode & 0o004, pacct.mode
+
+
+@pytest.mark.writes
+def test_a_command_run_is_in_the_process_accounts(host: Host) -> None:
+    """After an incident the investigator finds what ran: a command of an
+    unusual name, run once, is in lastcomm's record."""
+    if is_container(host):
+        pytest.skip("a container may not switch process accounting on")
+    name = f"bureauacct{int(time.time()) % 100000}"
+    ran = host.run("cp /bin/true /root/%s && /root/%s; rm -f /root/%s", name, name, name)
+    assert ran.rc == 0, ran.stderr
+    found = None
+    for _ in range(10):
+        found = host.run("lastcomm --command %s", name)
+        if name in found.stdout:
+            break
+        time.sleep(1)
+    assert found is not None and name in found.stdout, found
 
 
 # --- Passwords ----------------------------------------------------------
