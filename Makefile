@@ -8,15 +8,12 @@ BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 INVENTORY ?= inventories/rehearsal
 # Molecule scenarios: every molecule/*/molecule.yml. The longest start first so
-# that the lanes finish together; the rest follow in name order.
-LONGEST_FIRST := suite hardening pki directory-replication directory
-# Not in `make test` yet: the VM lane (molecule/vm, real kernels under QEMU's
-# software emulation) has passed its steps one by one but not a whole
-# `molecule test` (docs/testing/vm-lane.md). `make molecule SCENARIOS=vm`
-# runs it; it then opens a lane of its own after its image.
-MANUAL_SCENARIOS := vm
+# that the lanes finish together (the suite in one lane; the VM lane, real
+# kernels under QEMU's emulation, in the other, then the small scenarios, which
+# fill whichever lane frees first); the rest follow in name order.
+LONGEST_FIRST := suite vm hardening pki directory-replication directory
 ALL_SCENARIOS := $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
-SCENARIOS ?= $(filter $(ALL_SCENARIOS),$(LONGEST_FIRST)) $(filter-out $(LONGEST_FIRST) $(MANUAL_SCENARIOS),$(ALL_SCENARIOS))
+SCENARIOS ?= $(filter $(ALL_SCENARIOS),$(LONGEST_FIRST)) $(filter-out $(LONGEST_FIRST),$(ALL_SCENARIOS))
 # Scenarios run side by side: each waits on apt, systemd and its daemons much of
 # the time, so two lanes on two cores finish sooner than one (bench/README.md).
 MOLECULE_JOBS ?= 2
