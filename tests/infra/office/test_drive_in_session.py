@@ -251,3 +251,48 @@ def test_a_session_ended_by_force_leaves_no_drive_mounted(
     assert not drive_mounts(office)
     status, _, body = request(tls, "GET", f"/users/{UID}/{name}", UID)
     assert (status, body) == (200, "sauvé\n".encode())
+
+
+def test_a_folder_still_busy_at_logout_is_detached_and_what_he_writes_is_kept(
+    office: Host, tls: ssl.SSLContext, rdp_prefix: list[str], office_name: str
+) -> None:
+    """A process of his outlives his session with a file open in his drive:
+    the session's end tries the unmount again for a few seconds, then
+    detaches the folder lazily. It leaves the tree at once; davfs2 keeps
+    serving the file until it is closed, then uploads it and ends."""
+    who = agent(UID)
+    # No davfs2 of his left from an earlier run (it would keep his folder
+    # from being mounted again until it ends: docs/office.md).
+    wait_for(lambda: UID not in office.run("ls /var/run/mount.davfs").stdout, 60)
+    client = start(
+        login_command(rdp_prefix, office_name, who.uid, who.password),
+        artifacts_dir("office") / "drive-session-busy.log",
+    )
+    name = f"ouvert-{secrets.token_hex(4)}.txt"
+    path = f"{HOME}/{OWN}/{name}"
+    since = office.run("date +%s").stdout.strip()
+    try:
+        assert wait_for(lambda: sessions_of(office, UID), 60), f"no desktop for {UID}"
+        assert wait_for(lambda: len(drive_mounts(office)) >= 3, 30), drive_mounts(office)
+        # Started outside his desktop (as a program he left running would
+        # be): it writes a line, keeps the file open 30 s, writes another.
+        office.run(
+            "cd /tmp && runuser -u %s -- setsid -f sh -c %s >/dev/null 2>&1",
+            UID, f"exec 3>'{path}'; echo début >&3; sleep 30; echo fin >&3",
+        )  # fmt: skip
+        assert wait_for(lambda: office.file(path).exists, 15), f"{path} was not created"
+    finally:
+        # He logs out and closes his client.
+        office.run("pkill -u %s -x xfce4-session", UID)
+        stop(client)
+    assert wait_for(lambda: not drive_mounts(office), 60), drive_mounts(office)
+    journal = office.run("journalctl -q -t bureau-office-drive --since @%s", since).stdout
+    assert "detached lazily" in journal, journal
+    # Once the file is closed, davfs2 uploads it, both lines, and ends.
+    expected = (200, "début\nfin\n".encode())
+    wait_for(lambda: request(tls, "GET", f"/users/{UID}/{name}", UID)[::2] == expected, 90)
+    kept = request(tls, "GET", f"/users/{UID}/{name}", UID)[::2]
+    assert kept == expected, kept
+    assert wait_for(lambda: UID not in office.run("ls /var/run/mount.davfs").stdout, 30), (
+        "its davfs2 did not end"
+    )
