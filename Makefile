@@ -54,7 +54,7 @@ image: venv
 
 # The VM image of molecule/vm (a disk, a kernel and an SSH key made at build
 # time, under /var/lib/bureau/vm-images by recipe hash; BUREAU_VM_IMAGES moves
-# it). Built in the molecule lane that runs the VM scenario, so that the other
+# it). Built by the VM scenario's own target, in its lane, so that the other
 # lane's scenarios do not wait for it.
 # A failed build fails the VM scenario, with the build's output as its log.
 vm-image: venv
@@ -93,9 +93,11 @@ molecule: venv image
 	         echo "molecule: $$s failed:"; $(call failures,$(MOLECULE_LOGS)/$$s.log); done; \
 	       echo "molecule: failed: $$(cd $(MOLECULE_LOGS) && ls *.failed | sed 's/.failed$$//' | tr '\n' ' ')" >&2; exit 1; }
 
-scenario-vm: vm-image
-
+# The VM scenario builds (or reuses) its image first, in its own lane: as a
+# prerequisite, make would let the next scenarios of the list take the lane
+# while the image builds, and the longest scenario would start last.
 scenario-%: venv
+	@$(if $(filter vm,$*),$(MAKE) --no-print-directory vm-image)
 	@start=$$(date +%s); echo "==> molecule test -s $* (log: $(MOLECULE_LOGS)/$*.log)"; \
 	if $(BIN)/molecule test -s $* > $(MOLECULE_LOGS)/$*.log 2>&1; then \
 	  tail -n 40 $(MOLECULE_LOGS)/$*.log; echo "==> $* passed in $$(( $$(date +%s) - start )) s"; \
