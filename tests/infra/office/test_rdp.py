@@ -207,3 +207,33 @@ def test_the_directory_password_policy_applies(
         assert reason in new, new
     finally:
         modify("delete")
+
+
+@pytest.mark.destructive  # kills the session manager (it comes back)
+def test_an_agent_cannot_take_the_session_manager_down(
+    office: Host, rdp_prefix: list[str], office_name: str, end_sessions: list[str]
+) -> None:
+    """A hostile agent with a terminal in her desktop: xrdp-sesrun, which
+    crashed xrdp-sesman 0.10.1 when an agent with a session called it, is
+    root's; and a session manager that dies anyway comes back, so the next
+    agent still logs in."""
+    who = agent("kokou.agbeko")
+    sesrun = office.check_output("command -v xrdp-sesrun")
+    refused = office.run("runuser -u %s -- %s -t Xorg", who.uid, sesrun)
+    assert refused.rc != 0 and "Permission denied" in refused.stderr, refused
+    assert office.file(sesrun).mode == 0o700
+
+    def main_pid() -> str:
+        return office.check_output("systemctl show -p MainPID --value xrdp-sesman")
+
+    crashed = main_pid()
+    assert crashed != "0"
+    office.run("kill -SEGV %s", crashed)
+    back = wait_for(lambda: main_pid() not in ("0", crashed), 30)
+    assert back, "xrdp-sesman stayed down after a crash"
+    end_sessions.append(who.uid)
+    client = connect(rdp_prefix, office_name, who.uid, who.password, "login-after-crash.log")
+    try:
+        assert wait_for(lambda: sessions_of(office, who.uid), 60), "no desktop after the restart"
+    finally:
+        stop(client)
