@@ -1,0 +1,591 @@
+"""Office desktops: what one agent's session costs, and how many sessions an
+office host holds before typing feels slow.
+
+Runs against the converged `suite` scenario (`molecule converge -s suite`,
+BUREAU_SUITE naming its containers), with the clients agents use: FreeRDP
+(Debian's xfreerdp, each under its own Xvfb on this machine, TLS, the
+internal CA, the French keyboard) logs the suite's test agents in to the
+office host, LibreOffice runs in their desktops as they would start it.
+
+1. **One session, three workloads** (the issue's): the XFCE desktop idle;
+   Writer with a 20-page document, the agent typing; Calc with a 5,000-row
+   sheet (a product per row and their sum), the agent entering figures. For
+   each: the memory of the agent's processes (PSS: shared pages counted once
+   across sessions, in proportion) and the CPU they spend (their Xorg, XFCE,
+   LibreOffice), over `--seconds`.
+2. **Input latency as sessions grow**: 1 to N agents (the suite knows five),
+   each with Writer and the document, all but the first typing at a typist's
+   pace (5 keys/s); on the first, `--presses` key presses are sent to her
+   client's X display (XTEST) and timed until her client's screen changes:
+   the round trip an agent feels, key to FreeRDP, RDP to xrdp, Xorg to
+   Writer, Writer's drawing back to her screen. Each press waits for the
+   screen to be still first (the cursor does not blink: the bench turns
+   blinking off in her settings, as an agent may).
+
+Every client, its Xvfb and the office host's containers share this machine's
+cores: the figures are a floor for a dedicated host, and the report gives the
+load around each step. Sessions are logged out and the bench's documents
+removed at the end.
+
+Run: `python -m bench.office [--agents N] [--seconds S] [--presses P]`;
+results go to bench/results/office-<UTC time>.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import mmap
+import os
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.infra.office.support import login_command, start, stop
+from Xlib import XK, X, display
+from Xlib.ext import xtest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+DOMAIN = "gouv.tg"
+OFFICE_NAME = f"office.{DOMAIN}"
+AGENTS = ["kokou.agbeko", "abla.adjo-amegan", "yao.de-souza", "edem.kodjo", "essi.kpodar"]
+WIDTH, HEIGHT = 1280, 800
+# The rows of the screen watched for a change: the document, not XFCE's panels.
+TOP, BOTTOM = 80, 720
+FOLDER = "bench-office"
+# What a typing agent sends, as X keysym names: a word and a space.
+TYPIST = ["c", "o", "m", "p", "t", "e", "space"]
+X_CONNECT = threading.Lock()
+
+# Run in the office host: per agent, the PSS of her processes (KiB) and their
+# CPU (utime + stime, clock ticks); "xrdp": xrdp's own processes (root's).
+PROBE = r"""
+import json, os, pwd, sys
+names = sys.argv[1:]
+uids = {pwd.getpwnam(n).pw_uid: n for n in names}
+out = {n: {"pss_kib": 0, "ticks": 0, "processes": 0} for n in names + ["xrdp"]}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        uid = os.stat(f"/proc/{pid}").st_uid
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        who = uids.get(uid) or ("xrdp" if comm.startswith("xrdp") else None)
+        if who is None:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        pss = 0
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+        out[who]["pss_kib"] += pss
+        out[who]["ticks"] += int(fields[11]) + int(fields[12])
+        out[who]["processes"] += 1
+    except (FileNotFoundError, ProcessLookupError, ValueError, PermissionError):
+        pass
+print(json.dumps(out))
+"""
+
+
+def docker(*args: str, input_text: str | None = None) -> str:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, check=True, input=input_text
+    ).stdout
+
+
+def ephemeral() -> Path:
+    from molecule.text import checksum
+
+    return Path.home() / f".ansible/tmp/molecule.{checksum(ROOT.name, 4)}.suite"
+
+
+def password(uid: str) -> str:
+    return (ephemeral() / "secrets" / f"agent_{uid}").read_text(encoding="utf-8").split()[0]
+
+
+def writer_document(pages: int = 20) -> str:
+    """A flat ODF text of `pages` pages: a heading and six paragraphs each."""
+    words = " ".join(
+        [
+            "Le ministère transmet aux directions régionales le compte rendu de la",
+            "réunion du comité de pilotage, les décisions prises et le calendrier",
+            "des travaux pour le trimestre à venir, avec les crédits correspondants",
+        ]
+    ).split()
+    body = []
+    for page in range(1, pages + 1):
+        body.append(f'<text:h text:style-name="Break" text:outline-level="1">Page {page}</text:h>')
+        for n in range(6):
+            text = " ".join(words[(n + i) % len(words)] for i in range(70))
+            body.append(f"<text:p>{text}.</text:p>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+        'xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0" '
+        'office:version="1.3" office:mimetype="application/vnd.oasis.opendocument.text">'
+        '<office:automatic-styles><style:style style:name="Break" style:family="paragraph">'
+        '<style:paragraph-properties fo:break-before="page"/></style:style>'
+        "</office:automatic-styles>"
+        f"<office:body><office:text>{''.join(body)}</office:text></office:body></office:document>\n"
+    )
+
+
+def calc_document(rows: int = 5000) -> str:
+    """A flat ODF sheet: `rows` lines of a quantity, a price, their product, and the sum."""
+    lines = [
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>Article</text:p>'
+        '</table:table-cell><table:table-cell office:value-type="string"><text:p>Quantité</text:p>'
+        '</table:table-cell><table:table-cell office:value-type="string"><text:p>Prix</text:p>'
+        '</table:table-cell><table:table-cell office:value-type="string"><text:p>Total</text:p>'
+        "</table:table-cell></table:table-row>"
+    ]
+    for n in range(2, rows + 2):
+        lines.append(
+            f'<table:table-row><table:table-cell office:value-type="string"><text:p>Article {n - 1}'
+            f'</text:p></table:table-cell><table:table-cell office:value-type="float" '
+            f'office:value="{n % 17 + 1}"/><table:table-cell office:value-type="float" '
+            f'office:value="{(n * 37) % 1000 + 0.5}"/><table:table-cell '
+            f'table:formula="of:=[.B{n}]*[.C{n}]" office:value-type="float"/></table:table-row>'
+        )
+    lines.append(
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>Somme</text:p>'
+        "</table:table-cell><table:table-cell/><table:table-cell/><table:table-cell "
+        f'table:formula="of:=SUM([.D2:.D{rows + 1}])" office:value-type="float"/></table:table-row>'
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+        'office:version="1.3" office:mimetype="application/vnd.oasis.opendocument.spreadsheet">'
+        '<office:body><office:spreadsheet><table:table table:name="Budget">'
+        f"{''.join(lines)}</table:table></office:spreadsheet></office:body></office:document>\n"
+    )
+
+
+@dataclass
+class Session:
+    """One agent's RDP client on this machine and her desktop on the office host."""
+
+    uid: str
+    number: int  # the client's X display
+    folder: Path
+    client: subprocess.Popen | None = None
+    environment: list[str] = field(default_factory=list)
+    typist: threading.Thread | None = None
+    stop_typing: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def x_display(self) -> str:
+        return f":{self.number}"
+
+    def connect_x(self) -> display.Display:
+        # python-xlib reads the cookie's file from the environment: one at a time.
+        with X_CONNECT:
+            os.environ["XAUTHORITY"] = str(self.folder / "Xauthority")
+            return display.Display(self.x_display)
+
+
+class Office:
+    def __init__(self, container: str, address: str) -> None:
+        self.container = container
+        self.address = address
+
+    def run(self, *command: str, user: str | None = None, input_text: str | None = None) -> str:
+        prefix = ["runuser", "-u", user, "--"] if user else []
+        return docker("exec", "-i", self.container, *prefix, *command, input_text=input_text)
+
+    def desktop(self, uid: str) -> str:
+        found = subprocess.run(
+            ["docker", "exec", self.container, "pgrep", "-u", uid, "-x", "xfce4-session"],
+            capture_output=True, text=True, check=False,
+        ).stdout.split()  # fmt: skip
+        return found[0] if found else ""
+
+    def session_environment(self, pid: str) -> list[str]:
+        keep = ("DISPLAY", "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "HOME")
+        environ = self.run("cat", f"/proc/{pid}/environ")
+        return [
+            v for v in environ.split("\0") if v.split("=", 1)[0] in keep or v.startswith("LANG")
+        ]
+
+    def in_session(self, session: Session, *command: str) -> str:
+        return self.run("env", *session.environment, *command, user=session.uid)
+
+    def probe(self, uids: list[str]) -> dict:
+        return json.loads(self.run("python3", "-c", PROBE, *uids))
+
+    def put(self, uid: str, name: str, text: str) -> str:
+        path = f"/home/{uid}/{FOLDER}/{name}"
+        self.run("install", "-d", "-o", uid, "-m", "0700", f"/home/{uid}/{FOLDER}")
+        self.run("sh", "-c", f"cat > {path} && chown {uid} {path} && chmod 0600 {path}",
+                 input_text=text)  # fmt: skip
+        return path
+
+
+def clk_tck() -> int:
+    return os.sysconf("SC_CLK_TCK")
+
+
+def wait(condition, seconds: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(1)
+    raise SystemExit(f"bench.office: {what} within {seconds:.0f} s")
+
+
+@contextmanager
+def client_prefix(office: Office, number: int, ca_file: Path):
+    """FreeRDP's command prefix: as tests/infra/office/support.rdp_client, on X display
+    `number` with its Xauthority in the session's folder (the bench sends keys to it)."""
+    with tempfile.TemporaryDirectory(prefix="bureau-bench-office-") as folder:
+        base = Path(folder)
+        (base / "hosts").write_text(f"127.0.0.1 localhost\n{office.address} {OFFICE_NAME}\n")
+        (base / "ca-certificates.crt").write_text(ca_file.read_text(encoding="utf-8"))
+        (base / "home").mkdir()
+        script = (
+            'mount --bind "$0" /etc/hosts && '
+            "if [ -e /etc/ssl/certs/ca-certificates.crt ]; then "
+            'mount --bind "$1" /etc/ssl/certs/ca-certificates.crt; fi && '
+            'shift && HOME="$1" && shift && exec "$@"'
+        )
+        yield base, [
+            "unshare", "--map-root-user", "--mount", "sh", "-c", script,
+            str(base / "hosts"), str(base / "ca-certificates.crt"), str(base / "home"),
+            "xvfb-run", "-n", str(number), "-f", str(base / "Xauthority"),
+            "-s", f"-screen 0 {WIDTH}x{HEIGHT}x24 -fbdir {base}",
+        ]  # fmt: skip
+
+
+class Screen:
+    """The watched rows of a client's Xvfb screen (its -fbdir file, XWD)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.handle = (folder / "Xvfb_screen0").open("rb")
+        self.map = mmap.mmap(self.handle.fileno(), 0, access=mmap.ACCESS_READ)
+        fields = struct.unpack(">25I", self.map[:100])
+        start = fields[0] + fields[19] * 12
+        line = fields[12]
+        self.window = (start + TOP * line, start + BOTTOM * line)
+
+    def pixels(self) -> bytes:
+        return self.map[self.window[0] : self.window[1]]
+
+    def still(self, seconds: float, limit: float = 15) -> bool:
+        """Wait for the screen to stay unchanged `seconds`; False if it never does."""
+        deadline = time.monotonic() + limit
+        last, since = self.pixels(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+            now = self.pixels()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= seconds:
+                return True
+        return False
+
+    def changed_after(self, before: bytes, limit: float = 5) -> float | None:
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            if self.pixels() != before:
+                return time.monotonic() - started
+            time.sleep(0.002)
+        return None
+
+
+def press(x: display.Display, keysym: str) -> None:
+    code = x.keysym_to_keycode(XK.string_to_keysym(keysym))
+    xtest.fake_input(x, X.KeyPress, code)
+    xtest.fake_input(x, X.KeyRelease, code)
+    x.sync()
+
+
+def focus(session: Session) -> None:
+    """Click in the middle of the document, as an agent does before typing."""
+    x = session.connect_x()
+    xtest.fake_input(x, X.MotionNotify, x=WIDTH // 2, y=HEIGHT // 2)
+    xtest.fake_input(x, X.ButtonPress, 1)
+    xtest.fake_input(x, X.ButtonRelease, 1)
+    x.sync()
+    x.close()
+
+
+def keys(session: Session, *names: str) -> None:
+    """Key presses on the session's client, `ctrl+NAME` with Control held."""
+    x = session.connect_x()
+    control = x.keysym_to_keycode(XK.string_to_keysym("Control_L"))
+    for name in names:
+        held = name.startswith("ctrl+")
+        if held:
+            xtest.fake_input(x, X.KeyPress, control)
+        press(x, name.removeprefix("ctrl+"))
+        if held:
+            xtest.fake_input(x, X.KeyRelease, control)
+            x.sync()
+        time.sleep(0.3)
+    x.close()
+
+
+def typist(session: Session, keys: list[str], every: float) -> None:
+    x = session.connect_x()
+    n = 0
+    while not session.stop_typing.wait(every):
+        press(x, keys[n % len(keys)])
+        n += 1
+    x.close()
+
+
+def start_typing(session: Session, keys: list[str], every: float = 0.2) -> None:
+    session.stop_typing.clear()
+    session.typist = threading.Thread(target=typist, args=(session, keys, every), daemon=True)
+    session.typist.start()
+
+
+def stop_typing(session: Session) -> None:
+    session.stop_typing.set()
+    if session.typist:
+        session.typist.join(timeout=5)
+        session.typist = None
+
+
+def open_document(office: Office, session: Session, path: str, module: str) -> None:
+    office.in_session(
+        session,
+        "sh",
+        "-c",
+        f"setsid -f soffice --{module} --norestore --nologo {path} >/dev/null 2>&1",
+    )
+    wait(
+        lambda: subprocess.run(
+            ["docker", "exec", office.container, "pgrep", "-u", session.uid, "-x", "soffice.bin"],
+            capture_output=True, check=False,
+        ).returncode == 0,
+        120, f"LibreOffice as {session.uid}",
+    )  # fmt: skip
+
+
+def close_documents(office: Office, session: Session) -> None:
+    subprocess.run(
+        ["docker", "exec", office.container, "pkill", "-u", session.uid, "-x", "soffice.bin"],
+        check=False,
+    )
+    time.sleep(3)
+
+
+def measure(office: Office, uids: list[str], seconds: float) -> dict:
+    before, t0 = office.probe(uids), time.monotonic()
+    time.sleep(seconds)
+    after, elapsed = office.probe(uids), time.monotonic() - t0
+    rows = {}
+    for who in [*uids, "xrdp"]:
+        ticks = after[who]["ticks"] - before[who]["ticks"]
+        rows[who] = {
+            "pss_mib": round(after[who]["pss_kib"] / 1024, 1),
+            "cpu_cores": round(ticks / clk_tck() / elapsed, 3),
+            "processes": after[who]["processes"],
+        }
+    rows["load_average"] = round(os.getloadavg()[0], 1)
+    return rows
+
+
+def latency(session: Session, screen: Screen, presses: int) -> dict:
+    x = session.connect_x()
+    times, lost, restless = [], 0, 0
+    for n in range(presses):
+        if not screen.still(0.7):
+            restless += 1
+        before = screen.pixels()
+        press(x, "x" if n % 6 else "space")
+        found = screen.changed_after(before)
+        if found is None:
+            lost += 1
+        else:
+            times.append(found)
+    x.close()
+    times.sort()
+    ms = [round(1000 * t, 1) for t in times]
+    return {
+        "presses": presses,
+        "answered": len(ms),
+        "unanswered_5s": lost,
+        "never_still": restless,
+        "p50_ms": ms[len(ms) // 2] if ms else None,
+        "p95_ms": ms[min(len(ms) - 1, int(len(ms) * 0.95))] if ms else None,
+        "max_ms": ms[-1] if ms else None,
+        "mean_ms": round(statistics.fmean(ms), 1) if ms else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.office", description=__doc__)
+    parser.add_argument("--agents", type=int, default=len(AGENTS), help="sessions at most (≤ 5)")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--presses", type=int, default=30)
+    parser.add_argument("--settle", type=float, default=20, help="seconds after a document opens")
+    options = parser.parse_args(argv)
+    if not 1 <= options.agents <= len(AGENTS):
+        print(f"bench.office: --agents is 1 to {len(AGENTS)} (the suite's test agents); "
+              f"got {options.agents}", file=sys.stderr)  # fmt: skip
+        return 2
+    suite = os.environ.get("BUREAU_SUITE", "bureau-molecule-suite")
+    container = f"{suite}-office"
+    try:
+        address = docker(
+            "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container
+        ).split()[0]
+    except subprocess.CalledProcessError:
+        print(f"bench.office: no container {container}: converge the suite first "
+              "(molecule converge -s suite)", file=sys.stderr)  # fmt: skip
+        return 2
+    office = Office(container, address)
+    ca_file = ephemeral() / "ca.crt"
+    started = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    uids = AGENTS[: options.agents]
+    report: dict = {"started": started, "options": vars(options), "cores": os.cpu_count()}
+    sessions: list[Session] = []
+    with ExitStack() as stack:
+
+        def open_session(uid: str) -> tuple[Session, Screen]:
+            number = 90 + len(sessions)
+            folder, prefix = stack.enter_context(client_prefix(office, number, ca_file))
+            session = Session(uid, number, folder)
+            log = folder / "client.log"
+            session.client = start(login_command(prefix, OFFICE_NAME, uid, password(uid)), log)
+            sessions.append(session)
+            pid = wait(lambda: office.desktop(uid), 90, f"a desktop for {uid}")
+            time.sleep(10)  # XFCE's panel and desktop draw
+            session.environment = office.session_environment(pid)
+            office.in_session(session, "xfconf-query", "-c", "xsettings", "-p",
+                              "/Net/CursorBlink", "-n", "-t", "bool", "-s", "false")  # fmt: skip
+            return session, Screen(folder)
+
+        def cleanup() -> None:
+            for session in sessions:
+                stop_typing(session)
+                if session.client:
+                    stop(session.client)
+                subprocess.run(
+                    ["docker", "exec", container, "sh", "-c",
+                     f"loginctl terminate-user {session.uid} || pkill -KILL -u {session.uid}; "
+                     f"rm -rf /home/{session.uid}/{FOLDER}"],
+                    capture_output=True, check=False,
+                )  # fmt: skip
+
+        try:
+            report.update(run_steps(office, options, uids, open_session))
+        finally:
+            cleanup()
+    write(report, started)
+    return 0
+
+
+def run_steps(office: Office, options: argparse.Namespace, uids: list[str], open_session) -> dict:  # type: ignore[no-untyped-def]
+    """The two parts of the bench (the module's docstring), sessions opened by `open_session`."""
+    report: dict = {}
+    first, screen = open_session(uids[0])
+    writer = office.put(first.uid, "rapport.fodt", writer_document())
+    calc = office.put(first.uid, "budget.fods", calc_document())
+    # 1. One session, three workloads.
+    workloads = {}
+    time.sleep(options.settle)
+    workloads["idle desktop"] = measure(office, [first.uid], options.seconds)
+    open_document(office, first, writer, "writer")
+    time.sleep(options.settle)
+    focus(first)
+    start_typing(first, TYPIST)
+    workloads["Writer, 20 pages, typing"] = measure(office, [first.uid], options.seconds)
+    stop_typing(first)
+    close_documents(office, first)
+    open_document(office, first, calc, "calc")
+    time.sleep(options.settle)
+    focus(first)
+    keys(first, "ctrl+Home", "Right", "Down")  # B2, the first quantity: each entry recalculates
+    start_typing(first, ["1", "2", "Return"])
+    workloads["Calc, 5,000 rows, entering figures"] = measure(office, [first.uid], options.seconds)
+    stop_typing(first)
+    close_documents(office, first)
+    report["workloads"] = workloads
+    for name, row in workloads.items():
+        print(json.dumps({name: row}), flush=True)
+    # 2. Input latency as sessions grow (Writer in each, the others typing).
+    open_document(office, first, writer, "writer")
+    time.sleep(options.settle)
+    focus(first)
+    steps = []
+    for size in range(1, len(uids) + 1):
+        if size > 1:
+            other, _ = open_session(uids[size - 1])
+            path = office.put(other.uid, "rapport.fodt", writer_document())
+            open_document(office, other, path, "writer")
+            time.sleep(options.settle)
+            focus(other)
+            start_typing(other, TYPIST)
+        row = {"sessions": size, **latency(first, screen, options.presses)}
+        row["usage"] = measure(office, uids[:size], options.seconds)
+        print(json.dumps(row), flush=True)
+        steps.append(row)
+    report["latency"] = steps
+    return report
+
+
+def write(report: dict, started: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"office-{started}.json").write_text(json.dumps(report, indent=2) + "\n")
+    o = report["options"]
+    lines = [
+        "# Office desktops: cost of a session, input latency as sessions grow",
+        "",
+        f"{started}; the suite's office host (a container), FreeRDP clients under Xvfb on the "
+        f"same {report['cores']}-core machine; {o['seconds']:.0f} s per measure, "
+        f"{o['presses']} key presses per latency step.",
+        "",
+        "## One session",
+        "",
+        "| workload | agent's processes PSS (MiB) | agent's CPU (cores) | xrdp CPU (cores) "
+        "| load average |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in report["workloads"].items():
+        uid = next(k for k in row if k not in ("xrdp", "load_average"))
+        lines.append(
+            f"| {name} | {row[uid]['pss_mib']} | {row[uid]['cpu_cores']} "
+            f"| {row['xrdp']['cpu_cores']} | {row['load_average']} |"
+        )
+    lines += [
+        "",
+        "## Key to screen, first agent, the others typing in Writer",
+        "",
+        "| sessions | p50 ms | p95 ms | max ms | unanswered (5 s) | agents' CPU (cores) "
+        "| agents' PSS (MiB) | load average |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["latency"]:
+        usage = row["usage"]
+        agents = [k for k in usage if k not in ("xrdp", "load_average")]
+        cpu = round(sum(usage[a]["cpu_cores"] for a in agents), 3)
+        pss = round(sum(usage[a]["pss_mib"] for a in agents), 1)
+        lines.append(
+            f"| {row['sessions']} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} "
+            f"| {row['unanswered_5s']} | {cpu} | {pss} | {usage['load_average']} |"
+        )
+    (RESULTS / f"office-{started}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
