@@ -15,8 +15,9 @@ office host, LibreOffice runs in their desktops as they would start it.
    LibreOffice), over `--seconds`.
 2. **Input latency as sessions grow**: 1 to N agents (the suite knows five),
    each with Writer and the document, all but the first typing at a typist's
-   pace (5 keys/s); on the first, `--presses` key presses are sent to her
-   client's X display (XTEST) and timed until her client's screen changes:
+   pace (5 keys/s; `--rate` for more); on the first, `--presses` key presses
+   are sent to her client's X display (XTEST) and timed until her client's
+   screen changes:
    the round trip an agent feels, key to FreeRDP, RDP to xrdp, Xorg to
    Writer, Writer's drawing back to her screen. Each press waits for the
    screen to be still first (the cursor does not blink: the bench turns
@@ -27,7 +28,7 @@ cores: the figures are a floor for a dedicated host, and the report gives the
 load around each step. Sessions are logged out and the bench's documents
 removed at the end.
 
-Run: `python -m bench.office [--agents N] [--seconds S] [--presses P]`;
+Run: `python -m bench.office [--agents N] [--seconds S] [--presses P] [--rate K]`;
 results go to bench/results/office-<UTC time>.json and .md.
 """
 
@@ -38,6 +39,7 @@ import datetime as dt
 import json
 import mmap
 import os
+import signal
 import statistics
 import struct
 import subprocess
@@ -45,11 +47,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.infra.office.support import login_command, start, stop
+from tests.infra.office.support import login_command, screenshot, start, stop
 from Xlib import XK, X, display
 from Xlib.ext import xtest
 
@@ -62,8 +65,10 @@ WIDTH, HEIGHT = 1280, 800
 # The rows of the screen watched for a change: the document, not XFCE's panels.
 TOP, BOTTOM = 80, 720
 FOLDER = "bench-office"
-# What a typing agent sends, as X keysym names: a word and a space.
-TYPIST = ["c", "o", "m", "p", "t", "e", "space"]
+# What a typing agent sends, as X keysym names: a word and a space (letters
+# that are where they are on both the client's US and the session's French
+# keyboard: FreeRDP sends the key's position, the session maps it).
+TYPIST = ["p", "o", "r", "t", "e", "space"]
 X_CONNECT = threading.Lock()
 
 # Run in the office host: per agent, the PSS of her processes (KiB) and their
@@ -169,6 +174,7 @@ def calc_document(rows: int = 5000) -> str:
         '<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
         'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
         'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+        'xmlns:of="urn:oasis:names:tc:opendocument:xmlns:of:1.2" '
         'office:version="1.3" office:mimetype="application/vnd.oasis.opendocument.spreadsheet">'
         '<office:body><office:spreadsheet><table:table table:name="Budget">'
         f"{''.join(lines)}</table:table></office:spreadsheet></office:body></office:document>\n"
@@ -308,10 +314,22 @@ class Screen:
         return None
 
 
-def press(x: display.Display, keysym: str) -> None:
-    code = x.keysym_to_keycode(XK.string_to_keysym(keysym))
+MODIFIERS = {"ctrl": "Control_L", "shift": "Shift_L"}
+
+
+def press(x: display.Display, name: str) -> None:
+    """One key on the client's keyboard, as X keysym names: `x`, `space`,
+    `ctrl+Home`, `shift+1` (the session's keyboard is French: its digits
+    are shifted)."""
+    *held, key = name.split("+")
+    codes = [x.keysym_to_keycode(XK.string_to_keysym(MODIFIERS[m])) for m in held]
+    code = x.keysym_to_keycode(XK.string_to_keysym(key))
+    for modifier in codes:
+        xtest.fake_input(x, X.KeyPress, modifier)
     xtest.fake_input(x, X.KeyPress, code)
     xtest.fake_input(x, X.KeyRelease, code)
+    for modifier in reversed(codes):
+        xtest.fake_input(x, X.KeyRelease, modifier)
     x.sync()
 
 
@@ -326,17 +344,10 @@ def focus(session: Session) -> None:
 
 
 def keys(session: Session, *names: str) -> None:
-    """Key presses on the session's client, `ctrl+NAME` with Control held."""
+    """A few key presses on the session's client (names as `press` takes them)."""
     x = session.connect_x()
-    control = x.keysym_to_keycode(XK.string_to_keysym("Control_L"))
     for name in names:
-        held = name.startswith("ctrl+")
-        if held:
-            xtest.fake_input(x, X.KeyPress, control)
-        press(x, name.removeprefix("ctrl+"))
-        if held:
-            xtest.fake_input(x, X.KeyRelease, control)
-            x.sync()
+        press(x, name)
         time.sleep(0.3)
     x.close()
 
@@ -436,7 +447,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=len(AGENTS), help="sessions at most (≤ 5)")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--presses", type=int, default=30)
+    parser.add_argument(
+        "--rate", type=float, default=5, help="keys per second of each other agent (a typist: 5)"
+    )
     parser.add_argument("--settle", type=float, default=20, help="seconds after a document opens")
+    parser.add_argument(
+        "--screenshots", type=Path, help="save the first agent's screen after each workload here"
+    )
     options = parser.parse_args(argv)
     if not 1 <= options.agents <= len(AGENTS):
         print(f"bench.office: --agents is 1 to {len(AGENTS)} (the suite's test agents); "
@@ -453,10 +470,13 @@ def main(argv: list[str] | None = None) -> int:
               "(molecule converge -s suite)", file=sys.stderr)  # fmt: skip
         return 2
     office = Office(container, address)
+    # Stopped, the bench still logs its agents out and ends its clients.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ca_file = ephemeral() / "ca.crt"
     started = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     uids = AGENTS[: options.agents]
-    report: dict = {"started": started, "options": vars(options), "cores": os.cpu_count()}
+    settings = {k: v for k, v in vars(options).items() if k != "screenshots"}
+    report: dict = {"started": started, "options": settings, "cores": os.cpu_count()}
     sessions: list[Session] = []
     with ExitStack() as stack:
 
@@ -494,7 +514,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_steps(office: Office, options: argparse.Namespace, uids: list[str], open_session) -> dict:  # type: ignore[no-untyped-def]
+def keep_screen(options: argparse.Namespace, session: Session, name: str) -> None:
+    if options.screenshots:
+        options.screenshots.mkdir(parents=True, exist_ok=True)
+        colours = screenshot(session.folder, options.screenshots / f"{name}.png")
+        print(f"bench.office: {options.screenshots / name}.png, {colours} colours", flush=True)
+
+
+def run_steps(
+    office: Office,
+    options: argparse.Namespace,
+    uids: list[str],
+    open_session: Callable[[str], tuple[Session, Screen]],
+) -> dict:
     """The two parts of the bench (the module's docstring), sessions opened by `open_session`."""
     report: dict = {}
     first, screen = open_session(uids[0])
@@ -510,14 +542,16 @@ def run_steps(office: Office, options: argparse.Namespace, uids: list[str], open
     start_typing(first, TYPIST)
     workloads["Writer, 20 pages, typing"] = measure(office, [first.uid], options.seconds)
     stop_typing(first)
+    keep_screen(options, first, "writer")
     close_documents(office, first)
     open_document(office, first, calc, "calc")
     time.sleep(options.settle)
     focus(first)
     keys(first, "ctrl+Home", "Right", "Down")  # B2, the first quantity: each entry recalculates
-    start_typing(first, ["1", "2", "Return"])
+    start_typing(first, ["shift+1", "shift+2", "Return"])
     workloads["Calc, 5,000 rows, entering figures"] = measure(office, [first.uid], options.seconds)
     stop_typing(first)
+    keep_screen(options, first, "calc")
     close_documents(office, first)
     report["workloads"] = workloads
     for name, row in workloads.items():
@@ -534,7 +568,7 @@ def run_steps(office: Office, options: argparse.Namespace, uids: list[str], open
             open_document(office, other, path, "writer")
             time.sleep(options.settle)
             focus(other)
-            start_typing(other, TYPIST)
+            start_typing(other, TYPIST, every=1 / options.rate)
         row = {"sessions": size, **latency(first, screen, options.presses)}
         row["usage"] = measure(office, uids[:size], options.seconds)
         print(json.dumps(row), flush=True)
@@ -552,7 +586,8 @@ def write(report: dict, started: str) -> None:
         "",
         f"{started}; the suite's office host (a container), FreeRDP clients under Xvfb on the "
         f"same {report['cores']}-core machine; {o['seconds']:.0f} s per measure, "
-        f"{o['presses']} key presses per latency step.",
+        f"{o['presses']} key presses per latency step; the other agents type "
+        f"{o['rate']:g} keys/s each.",
         "",
         "## One session",
         "",
