@@ -52,7 +52,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.infra.office.support import login_command, screenshot, start, stop
+from tests.infra.office.support import login_command, screenshot, start, stop, wait_for
 from Xlib import XK, X, display
 from Xlib.ext import xtest
 
@@ -246,13 +246,11 @@ def clk_tck() -> int:
 
 
 def wait(condition, seconds: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(1)
-    raise SystemExit(f"bench.office: {what} within {seconds:.0f} s")
+    """condition()'s first true answer within `seconds`, or the bench stops, naming `what`."""
+    found = wait_for(condition, seconds)
+    if not found:
+        raise SystemExit(f"bench.office: no {what} within {seconds:.0f} s")
+    return found
 
 
 @contextmanager
@@ -487,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
             log = folder / "client.log"
             session.client = start(login_command(prefix, OFFICE_NAME, uid, password(uid)), log)
             sessions.append(session)
-            pid = wait(lambda: office.desktop(uid), 90, f"a desktop for {uid}")
+            pid = wait(lambda: office.desktop(uid), 90, f"desktop for {uid}")
             time.sleep(10)  # XFCE's panel and desktop draw
             session.environment = office.session_environment(pid)
             office.in_session(session, "xfconf-query", "-c", "xsettings", "-p",
