@@ -48,11 +48,22 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.infra.office.support import login_command, screenshot, start, stop, wait_for
+import testinfra
+from tests.infra.office.support import (
+    in_session,
+    login_command,
+    rdp_client,
+    screenshot,
+    session_environment,
+    sessions_of,
+    start,
+    stop,
+    wait_for,
+)
 from Xlib import XK, X, display
 from Xlib.ext import xtest
 
@@ -205,39 +216,27 @@ class Session:
 
 
 class Office:
+    """The office host, through testinfra's docker backend (the office checks' helpers take it)."""
+
     def __init__(self, container: str, address: str) -> None:
         self.container = container
         self.address = address
-
-    def run(self, *command: str, user: str | None = None, input_text: str | None = None) -> str:
-        prefix = ["runuser", "-u", user, "--"] if user else []
-        return docker("exec", "-i", self.container, *prefix, *command, input_text=input_text)
+        self.host = testinfra.get_host(f"docker://{container}")
 
     def desktop(self, uid: str) -> str:
-        found = subprocess.run(
-            ["docker", "exec", self.container, "pgrep", "-u", uid, "-x", "xfce4-session"],
-            capture_output=True, text=True, check=False,
-        ).stdout.split()  # fmt: skip
-        return found[0] if found else ""
-
-    def session_environment(self, pid: str) -> list[str]:
-        keep = ("DISPLAY", "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "HOME")
-        environ = self.run("cat", f"/proc/{pid}/environ")
-        return [
-            v for v in environ.split("\0") if v.split("=", 1)[0] in keep or v.startswith("LANG")
-        ]
-
-    def in_session(self, session: Session, *command: str) -> str:
-        return self.run("env", *session.environment, *command, user=session.uid)
+        return (sessions_of(self.host, uid) or [""])[0]
 
     def probe(self, uids: list[str]) -> dict:
-        return json.loads(self.run("python3", "-c", PROBE, *uids))
+        return json.loads(self.host.check_output("python3 -c %s" + " %s" * len(uids), PROBE, *uids))
 
     def put(self, uid: str, name: str, text: str) -> str:
-        path = f"/home/{uid}/{FOLDER}/{name}"
-        self.run("install", "-d", "-o", uid, "-m", "0700", f"/home/{uid}/{FOLDER}")
-        self.run("sh", "-c", f"cat > {path} && chown {uid} {path} && chmod 0600 {path}",
-                 input_text=text)  # fmt: skip
+        """A document in the agent's home, hers, 0600 (through docker exec's stdin:
+        a 1.6 MB sheet is too long for a command line)."""
+        folder = f"/home/{uid}/{FOLDER}"
+        path = f"{folder}/{name}"
+        self.host.check_output("install -d -o %s -m 0700 %s", uid, folder)
+        docker("exec", "-i", self.container, "sh", "-c", f"cat > {path}", input_text=text)
+        self.host.check_output("chown %s %s && chmod 0600 %s", uid, path, path)
         return path
 
 
@@ -251,29 +250,6 @@ def wait(condition, seconds: float, what: str):  # type: ignore[no-untyped-def]
     if not found:
         raise SystemExit(f"bench.office: no {what} within {seconds:.0f} s")
     return found
-
-
-@contextmanager
-def client_prefix(office: Office, number: int, ca_file: Path):
-    """FreeRDP's command prefix: as tests/infra/office/support.rdp_client, on X display
-    `number` with its Xauthority in the session's folder (the bench sends keys to it)."""
-    with tempfile.TemporaryDirectory(prefix="bureau-bench-office-") as folder:
-        base = Path(folder)
-        (base / "hosts").write_text(f"127.0.0.1 localhost\n{office.address} {OFFICE_NAME}\n")
-        (base / "ca-certificates.crt").write_text(ca_file.read_text(encoding="utf-8"))
-        (base / "home").mkdir()
-        script = (
-            'mount --bind "$0" /etc/hosts && '
-            "if [ -e /etc/ssl/certs/ca-certificates.crt ]; then "
-            'mount --bind "$1" /etc/ssl/certs/ca-certificates.crt; fi && '
-            'shift && HOME="$1" && shift && exec "$@"'
-        )
-        yield base, [
-            "unshare", "--map-root-user", "--mount", "sh", "-c", script,
-            str(base / "hosts"), str(base / "ca-certificates.crt"), str(base / "home"),
-            "xvfb-run", "-n", str(number), "-f", str(base / "Xauthority"),
-            "-s", f"-screen 0 {WIDTH}x{HEIGHT}x24 -fbdir {base}",
-        ]  # fmt: skip
 
 
 class Screen:
@@ -373,26 +349,18 @@ def stop_typing(session: Session) -> None:
 
 
 def open_document(office: Office, session: Session, path: str, module: str) -> None:
-    office.in_session(
-        session,
-        "sh",
-        "-c",
-        f"setsid -f soffice --{module} --norestore --nologo {path} >/dev/null 2>&1",
-    )
+    in_session(
+        office.host, session.uid, session.environment,
+        "setsid -f soffice --%s --norestore --nologo %s >/dev/null 2>&1", module, path,
+    )  # fmt: skip
     wait(
-        lambda: subprocess.run(
-            ["docker", "exec", office.container, "pgrep", "-u", session.uid, "-x", "soffice.bin"],
-            capture_output=True, check=False,
-        ).returncode == 0,
+        lambda: office.host.run("pgrep -u %s -x soffice.bin", session.uid).rc == 0,
         120, f"LibreOffice as {session.uid}",
     )  # fmt: skip
 
 
 def close_documents(office: Office, session: Session) -> None:
-    subprocess.run(
-        ["docker", "exec", office.container, "pkill", "-u", session.uid, "-x", "soffice.bin"],
-        check=False,
-    )
+    office.host.run("pkill -u %s -x soffice.bin", session.uid)
     time.sleep(3)
 
 
@@ -480,16 +448,21 @@ def main(argv: list[str] | None = None) -> int:
 
         def open_session(uid: str) -> tuple[Session, Screen]:
             number = 90 + len(sessions)
-            folder, prefix = stack.enter_context(client_prefix(office, number, ca_file))
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bureau-bench-")))
+            prefix = stack.enter_context(
+                rdp_client(office.address, OFFICE_NAME, ca_file, folder, display=number)
+            )
             session = Session(uid, number, folder)
             log = folder / "client.log"
             session.client = start(login_command(prefix, OFFICE_NAME, uid, password(uid)), log)
             sessions.append(session)
             pid = wait(lambda: office.desktop(uid), 90, f"desktop for {uid}")
             time.sleep(10)  # XFCE's panel and desktop draw
-            session.environment = office.session_environment(pid)
-            office.in_session(session, "xfconf-query", "-c", "xsettings", "-p",
-                              "/Net/CursorBlink", "-n", "-t", "bool", "-s", "false")  # fmt: skip
+            session.environment = session_environment(office.host, pid)
+            in_session(
+                office.host, uid, session.environment,
+                "xfconf-query -c xsettings -p /Net/CursorBlink -n -t bool -s false",
+            )  # fmt: skip
             return session, Screen(folder)
 
         def cleanup() -> None:
@@ -497,11 +470,9 @@ def main(argv: list[str] | None = None) -> int:
                 stop_typing(session)
                 if session.client:
                     stop(session.client)
-                subprocess.run(
-                    ["docker", "exec", container, "sh", "-c",
-                     f"loginctl terminate-user {session.uid} || pkill -KILL -u {session.uid}; "
-                     f"rm -rf /home/{session.uid}/{FOLDER}"],
-                    capture_output=True, check=False,
+                office.host.run(
+                    "loginctl terminate-user %s || pkill -KILL -u %s; rm -rf %s",
+                    session.uid, session.uid, f"/home/{session.uid}/{FOLDER}",
                 )  # fmt: skip
 
         try:

@@ -78,12 +78,17 @@ def xfreerdp() -> str:
 
 
 @contextmanager
-def rdp_client(address: str, name: str, ca_file: str, screen: Path) -> Iterator[list[str]]:
+def rdp_client(
+    address: str, name: str, ca_file: str | Path, screen: Path, display: int | None = None
+) -> Iterator[list[str]]:
     """The command prefix that runs FreeRDP under Xvfb where `name` resolves to
     `address` and the internal CA is the trusted one (a mount namespace of its
     own, as the drive's clients: the machine's files are never touched), with
     an empty HOME (no remembered certificate). Xvfb keeps its screen in
-    `screen`/Xvfb_screen0 (an XWD image: -fbdir), which `screenshot` reads."""
+    `screen`/Xvfb_screen0 (an XWD image: -fbdir), which `screenshot` reads.
+    With `display`, Xvfb takes that X display and writes its cookie to
+    `screen`/Xauthority, for a program that sends keys to it (bench.office);
+    without, the first free one."""
     unshare = shutil.which("unshare")
     assert unshare, "unshare (util-linux) is missing on this machine"
     xvfb = shutil.which("xvfb-run")
@@ -101,9 +106,12 @@ def rdp_client(address: str, name: str, ca_file: str, screen: Path) -> Iterator[
             'mount --bind "$1" /etc/ssl/certs/ca-certificates.crt; fi && '
             'shift && HOME="$1" && shift && exec "$@"'
         )
+        server = (
+            ["-a"] if display is None else ["-n", str(display), "-f", str(screen / "Xauthority")]
+        )
         yield [
             unshare, "--map-root-user", "--mount", "sh", "-c", script,
-            str(hosts), str(bundle), str(home), xvfb, "-a", "-s",
+            str(hosts), str(bundle), str(home), xvfb, *server, "-s",
             f"-screen 0 1280x800x24 -fbdir {screen}",
         ]  # fmt: skip
 
