@@ -17,11 +17,13 @@ import json
 import os
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,3 +225,47 @@ def wait_for_ban(
         + f", and within {timeout:.0f} s the firewall did not hold "
         + ("it" if banned else "any ban")
     )
+
+
+# Every port at once: a dropped one costs the whole timeout.
+PROBE = """
+import json, socket, sys
+from concurrent.futures import ThreadPoolExecutor
+
+def verdict(port):
+    try:
+        socket.create_connection((sys.argv[1], port), timeout=3).close()
+        return "open"
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError:
+        return "dropped"
+
+ports = [int(p) for p in sys.argv[2:]]
+with ThreadPoolExecutor(len(ports)) as pool:
+    print(json.dumps(dict(zip(ports, pool.map(verdict, ports)))))
+"""
+
+
+def probe_here(address: str, ports: list[int]) -> dict[int, str]:
+    """Each TCP port of address from this machine: open, refused or dropped."""
+
+    def verdict(port: int) -> str:
+        try:
+            socket.create_connection((address, port), timeout=3).close()
+            return "open"
+        except ConnectionRefusedError:
+            return "refused"
+        except OSError:
+            return "dropped"
+
+    with ThreadPoolExecutor(len(ports)) as pool:
+        return dict(zip(ports, pool.map(verdict, ports), strict=True))
+
+
+def probe_from(host: Host, address: str, ports: list[int]) -> dict[int, str]:
+    """The same, from another host of the scenario (its python3)."""
+    arguments = " ".join(["%s"] * len(ports))
+    run = host.run("python3 -c %s %s " + arguments, PROBE, address, *map(str, ports))
+    assert run.rc == 0, run.stderr
+    return {int(port): verdict for port, verdict in json.loads(run.stdout).items()}

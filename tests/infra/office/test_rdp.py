@@ -215,13 +215,16 @@ def test_an_agent_cannot_take_the_session_manager_down(
 ) -> None:
     """A hostile agent with a terminal in her desktop: xrdp-sesrun, which
     crashed xrdp-sesman 0.10.1 when an agent with a session called it, is
-    root's; and a session manager that dies anyway comes back, so the next
+    not hers (root's, and a group nobody is in: the browser's session helper
+    lends it for one call); and a session manager that dies anyway comes back, so the next
     agent still logs in."""
     who = agent("kokou.agbeko")
     sesrun = office.check_output("command -v xrdp-sesrun")
     refused = office.run("runuser -u %s -- %s -t Xorg", who.uid, sesrun)
     assert refused.rc != 0 and "Permission denied" in refused.stderr, refused
-    assert office.file(sesrun).mode == 0o700
+    assert office.file(sesrun).mode == 0o750
+    assert office.file(sesrun).group == "bureau-sesrun"
+    assert office.run("getent group bureau-sesrun").stdout.strip().endswith(":"), "a member"
 
     def main_pid() -> str:
         return office.check_output("systemctl show -p MainPID --value xrdp-sesman")

@@ -9,9 +9,7 @@ logged in through the portal (tests/infra/video/conftest.py)."""
 from __future__ import annotations
 
 import json
-import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from testinfra.host import Host
 
 from ..site import DOMAIN
 from ..sso.support import Portal
-from ..testsupport import artifacts_dir
+from ..testsupport import artifacts_dir, probe_from, probe_here
 
 # tests/infra/conftest.py: what the checks of this module do to the host.
 pytestmark = pytest.mark.readonly
@@ -81,38 +79,6 @@ async def main():
 asyncio.run(main())
 """.replace("ADMIN_PORT", str(JANUS_ADMIN)).replace("WS_PORT", str(JANUS_WS))
 
-# Every port at once: a dropped one costs the whole timeout.
-PROBE = """
-import json, socket, sys
-from concurrent.futures import ThreadPoolExecutor
-
-def verdict(port):
-    try:
-        socket.create_connection((sys.argv[1], port), timeout=3).close()
-        return "open"
-    except ConnectionRefusedError:
-        return "refused"
-    except OSError:
-        return "dropped"
-
-ports = [int(p) for p in sys.argv[2:]]
-with ThreadPoolExecutor(len(ports)) as pool:
-    print(json.dumps(dict(zip(ports, pool.map(verdict, ports)))))
-"""
-
-
-def probe_here(address: str, ports: list[int]) -> dict[int, str]:
-    def verdict(port: int) -> str:
-        try:
-            socket.create_connection((address, port), timeout=3).close()
-            return "open"
-        except ConnectionRefusedError:
-            return "refused"
-        except OSError:
-            return "dropped"
-
-    with ThreadPoolExecutor(len(ports)) as pool:
-        return dict(zip(ports, pool.map(verdict, ports), strict=True))
 
 
 def janus_answers(video: Host) -> dict:
@@ -166,10 +132,7 @@ def test_the_video_host_answers_outside_only_what_it_means_to(
     ssh = int(video.check_output("sshd -T 2>/dev/null | awk '/^port /{print $2}'") or 22)
     ports = sorted(listening | {JANUS_WS, JANUS_ADMIN, SERVICE, TURN_TLS, ssh})
     public = {TURN_TLS, ssh}
-    arguments = " ".join(["%s"] * len(ports))
-    run = host.run("python3 -c %s %s " + arguments, PROBE, video_address, *map(str, ports))
-    assert run.rc == 0, run.stderr
-    from_front = {int(port): verdict for port, verdict in json.loads(run.stdout).items()}
+    from_front = probe_from(host, video_address, ports)
     assert from_front == {
         port: "open" if port in public | {SERVICE} else "dropped" for port in ports
     }, from_front

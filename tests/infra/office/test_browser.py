@@ -1,0 +1,222 @@
+"""The browser path: an agent logged in to the portal opens her desktop in
+her browser (noVNC, from the office host's gateway, through the web front),
+finds the same desktop when she reloads, and nobody reaches another's: not
+with a forged header through the front, not with a link to another's socket
+on the office host, not by talking to the gateway or its helper directly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page
+from testinfra.host import Host
+
+from ..site import DOMAIN
+from ..sso.support import PORTAL, Portal
+from ..testsupport import (
+    agent,
+    artifacts_dir,
+    chromium,
+    https_request,
+    probe_from,
+    probe_here,
+)
+from .support import sessions_of, wait_for
+
+pytestmark = pytest.mark.readonly
+
+PAGE = f"https://bureau.{DOMAIN}/navigateur/"
+GATEWAY = 6443
+HELPER = "/run/bureau-office-vnc.sock"
+A = "essi.kpodar"
+B = "abla.adjo-amegan"
+
+# Distinct colours in a sample of the noVNC canvas (a blank or a black
+# screen has one or two).
+CANVAS_COLOURS = """() => {
+  const canvas = document.querySelector('#screen canvas');
+  if (!canvas || !canvas.width || !canvas.height) return 0;
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const seen = new Set();
+  for (let i = 0; i < data.length; i += 4 * 97) {
+    seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+  }
+  return seen.size;
+}"""
+
+# Asks the session helper for an agent's desktop as the gateway does
+# (run as the gateway's user on the office host): its one-line answer.
+ASK_HELPER = """
+import socket, sys
+with socket.socket(socket.AF_UNIX) as s:
+    s.settimeout(90)
+    s.connect(sys.argv[1])
+    s.sendall(sys.argv[2].encode() + b"\\n")
+    message, fds, _, _ = socket.recv_fds(s, 1024, 1)
+print(message.decode().strip(), len(fds))
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _site_names(resolve_site_names: None) -> None:
+    """The site's names resolve to the suite host (its front)."""
+
+
+@pytest.fixture(scope="module")
+def browser(address: str) -> Iterator[Browser]:
+    with chromium(DOMAIN, address) as running:
+        yield running
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _end_sessions(office: Host) -> Iterator[None]:
+    """The desktops these checks open are closed after them (others log in
+    over RDP later and must find no session without their drive)."""
+    yield
+    for uid in (A, B):
+        office.run("loginctl terminate-user %s", uid)
+    wait_for(lambda: not any(sessions_of(office, uid) for uid in (A, B)), 30)
+
+
+def xorg_of(office: Host, uid: str) -> list[str]:
+    return office.run("pgrep -u %s -x Xorg", uid).stdout.split()
+
+
+def open_desktop(browser: Browser, uid: str, shot: str, headers: dict | None = None) -> Page:
+    """The agent logs in to the portal and opens /navigateur/; her desktop
+    shows in the canvas (many colours), or the check fails with a screenshot."""
+    context = browser.new_context(ignore_https_errors=True, locale="fr-FR")
+    page = context.new_page()
+    page.goto(PORTAL)
+    Portal(artifacts_dir("office")).login(page, uid, agent(uid).password)
+    if headers:
+        # Every later request carries them, the WebSocket's too.
+        context.set_extra_http_headers(headers)
+    page.goto(PAGE)
+    page.wait_for_function(
+        "() => document.getElementById('status').textContent.startsWith('Connecté')",
+        timeout=120_000,
+    )
+    colours = wait_for(
+        lambda: page.evaluate(CANVAS_COLOURS) > 8 and page.evaluate(CANVAS_COLOURS), 60
+    )
+    page.screenshot(path=str(artifacts_dir("office") / shot))
+    assert colours, f"the canvas of {uid}'s desktop stays blank (screenshot {shot})"
+    return page
+
+
+# It opens desktop sessions (closed after the module), more than a look.
+@pytest.mark.writes
+def test_her_desktop_opens_in_the_browser_and_reloading_finds_it(
+    office: Host, browser: Browser
+) -> None:
+    office.run("loginctl terminate-user %s", A)
+    assert wait_for(lambda: not xorg_of(office, A), 30) is not False
+    page = open_desktop(browser, A, "navigateur-essi.png")
+    try:
+        # The gateway opened a desktop session of hers, as her.
+        assert sessions_of(office, A), f"no XFCE session of {A} on the office host"
+        first = xorg_of(office, A)
+        assert len(first) == 1, first
+        # Reloading the page (or a network cut) finds the same desktop.
+        page.reload()
+        page.wait_for_function(
+            "() => document.getElementById('status').textContent.startsWith('Connecté')",
+            timeout=60_000,
+        )
+        assert xorg_of(office, A) == first
+        # The page runs under the front's policy: its own scripts only.
+        csp = page.evaluate(
+            "async () => (await fetch(location.href)).headers.get('content-security-policy')"
+        )
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, csp
+    finally:
+        page.context.close()
+
+
+# It opens desktop sessions (closed after the module), more than a look.
+@pytest.mark.writes
+def test_a_forged_header_gets_her_own_desktop_never_his(office: Host, browser: Browser) -> None:
+    """B, logged in as herself, sends A's uid in every identity header the
+    front or the gateway could read: the front overwrites them from the
+    portal's session, so she gets her own desktop and A's stays untouched."""
+    before = office.run("journalctl -u 'bureau-office-vnc@*' -o cat --no-pager | wc -l").stdout
+    forged = {"Auth-User": A, "Lm-Remote-User": A, "X-Bureau-User": A}
+    page = open_desktop(browser, B, "navigateur-edem.png", headers=forged)
+    page.context.close()
+    assert sessions_of(office, B), f"no desktop of {B}"
+    log = office.run(
+        "journalctl -u 'bureau-office-vnc@*' -o cat --no-pager | tail -n +%s", str(int(before) + 1)
+    ).stdout
+    assert f"desktop of {B} handed" in log, log
+    assert f"desktop of {A} handed" not in log, log
+
+
+# It opens desktop sessions (closed after the module), more than a look.
+@pytest.mark.writes
+def test_a_link_to_another_agents_desktop_is_refused(office: Host) -> None:
+    """A hostile agent on the office host: she cannot reach another's VNC
+    socket herself, nor the helper; and a link to it put in her runtime
+    folder is refused by the helper's check of who serves the socket."""
+    for uid in (A, B):  # their desktops, as the gateway asks for them
+        ask = office.run("runuser -u bureau-vnc -- python3 -c %s %s %s", ASK_HELPER, HELPER, uid)
+        assert ask.stdout.split() == ["ok", "1"], (uid, ask.stdout, ask.stderr)
+    uid_a = office.check_output("id -u %s", A)
+    uid_b = office.check_output("id -u %s", B)
+    her = f"/run/user/{uid_b}/bureau-vnc"
+    his = f"/run/user/{uid_a}/bureau-vnc"
+    connect = "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])"
+    direct = office.run("runuser -u %s -- python3 -c %s %s", B, connect, his)
+    assert direct.rc != 0 and "PermissionError" in direct.stderr, direct.stderr
+    helper = office.run("runuser -u %s -- python3 -c %s %s", B, connect, HELPER)
+    assert helper.rc != 0 and "PermissionError" in helper.stderr, helper.stderr
+    # Her own socket replaced by a link to his (she owns the folder).
+    office.check_output("runuser -u %s -- mv %s %s.saved", B, her, her)
+    try:
+        office.check_output("runuser -u %s -- ln -s %s %s", B, his, her)
+        answer = office.run("runuser -u bureau-vnc -- python3 -c %s %s %s", ASK_HELPER, HELPER, B)
+        assert answer.rc == 0, answer.stderr
+        assert answer.stdout.startswith(f"{her} is served by uid {uid_a}"), answer.stdout
+        assert answer.stdout.split()[-1] == "0", "the helper handed a socket anyway"
+    finally:
+        office.run("rm -f %s", her)
+        office.run("runuser -u %s -- mv %s.saved %s", B, her, her)
+
+
+def test_only_the_fronts_reach_the_gateway(
+    host: Host, office: Host, office_address: str, office_name: str
+) -> None:
+    """The gateway's port is open to the web front (the suite host) and
+    dropped for anyone else; even on the office host itself, a client with a
+    valid internal certificate that is no front's is refused, one without a
+    certificate fails the handshake; no session VNC server listens on TCP."""
+    assert probe_from(host, office_address, [GATEWAY]) == {GATEWAY: "open"}
+    assert probe_here(office_address, [GATEWAY]) == {GATEWAY: "dropped"}
+    url = f"https://{office_name}:{GATEWAY}/websockify"
+    curl = (
+        "curl -sS -o /dev/null -w '%%{http_code}' --cacert /etc/ssl/bureau/ca.crt "
+        f"--resolve {office_name}:{GATEWAY}:127.0.0.1 -H %s "
+    )
+    own = "--cert /etc/ssl/bureau/host.crt --key /etc/ssl/bureau/private/host.key "
+    not_a_front = office.run(curl + own + "%s", f"Auth-User: {A}", url)
+    assert not_a_front.stdout == "403", (not_a_front.stdout, not_a_front.stderr)
+    anonymous = office.run(curl + "%s", f"Auth-User: {A}", url)
+    assert anonymous.stdout == "000" and anonymous.rc != 0, anonymous.stdout
+    listeners = office.check_output("ss -Hltnp")
+    assert "x0vncserver" not in listeners, listeners
+
+
+def test_without_a_portal_session_nothing_is_served(tls) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/navigateur/", "/navigateur/websockify", "/navigateur/core/rfb.js"):
+        status, headers, _ = https_request(
+            tls, f"bureau.{DOMAIN}", "GET", path, headers={"Auth-User": A}
+        )
+        assert status == 302 and headers["location"].startswith(PORTAL), (path, status)
+
+
+def test_the_gateway_configuration_names_the_fronts_only(office: Host) -> None:
+    config = json.loads(office.file("/etc/bureau-office/navigateur.json").content_string)
+    assert config["fronts"] == [f"suite.{DOMAIN}"], config["fronts"]
+    assert office.file(HELPER).mode == 0o660 and office.file(HELPER).group == "bureau-vnc"
