@@ -80,7 +80,6 @@ asyncio.run(main())
 """.replace("ADMIN_PORT", str(JANUS_ADMIN)).replace("WS_PORT", str(JANUS_WS))
 
 
-
 def janus_answers(video: Host) -> dict:
     run = video.run("python3 -c %s", JANUS_PROBE)
     assert run.rc == 0, run.stderr
