@@ -7,7 +7,7 @@ group can open. The gateway writes an agent's uid and a newline; the helper
 answers one line: "ok", with a connected socket to her desktop's VNC server
 attached (SCM_RIGHTS), or the reason there is none.
 
-Her desktop: each session's x0vncserver listens on a Unix socket in her
+Her desktop: each session's VNC server (X0tigervnc) listens on a Unix socket in her
 runtime folder (/run/user/<uid>/bureau-vnc, started by startwm.sh; the
 folder is hers, 0700). The helper connects as root, then checks who serves
 that socket (SO_PEERCRED): it must be the agent herself, so a link she put
