@@ -29,6 +29,7 @@ pytestmark = pytest.mark.readonly
 
 PAGE = f"https://bureau.{DOMAIN}/navigateur/"
 GATEWAY = 6443
+RDP = 3389
 HELPER = "/run/bureau-office-vnc.sock"
 A = "essi.kpodar"
 B = "abla.adjo-amegan"
@@ -185,15 +186,26 @@ def test_a_link_to_another_agents_desktop_is_refused(office: Host) -> None:
         office.run("runuser -u %s -- mv %s.saved %s", B, her, her)
 
 
-def test_only_the_fronts_reach_the_gateway(
+def test_the_office_host_answers_only_what_it_means_to(
     host: Host, office: Host, office_address: str, office_name: str
 ) -> None:
-    """The gateway's port is open to the web front (the suite host) and
-    dropped for anyone else; even on the office host itself, a client with a
-    valid internal certificate that is no front's is refused, one without a
-    certificate fails the handshake; no session VNC server listens on TCP."""
-    assert probe_from(host, office_address, [GATEWAY]) == {GATEWAY: "open"}
-    assert probe_here(office_address, [GATEWAY]) == {GATEWAY: "dropped"}
+    """Every TCP port the office host listens on, scanned from the suite host
+    (a web front, inside the RDP networks) and from this machine (inside the
+    RDP networks, no front): SSH, RDP and the gateway only (no session's VNC
+    server on TCP), the gateway for the front only. On the office host
+    itself, a client with a valid internal certificate that is no front's
+    is refused, one without a certificate fails the handshake."""
+    listening = {
+        int(line.split()[3].rsplit(":", 1)[1])
+        for line in office.check_output("ss -Hltn").splitlines()
+        # Docker's embedded DNS, in the container's namespace only.
+        if not line.split()[3].startswith("127.0.0.11:")
+    }
+    ssh = int(office.check_output("sshd -T 2>/dev/null | awk '/^port /{print $2}'") or 22)
+    assert listening == {ssh, RDP, GATEWAY}, listening
+    ports = sorted(listening)
+    assert probe_from(host, office_address, ports) == dict.fromkeys(ports, "open")
+    assert probe_here(office_address, ports) == {ssh: "open", RDP: "open", GATEWAY: "dropped"}
     url = f"https://{office_name}:{GATEWAY}/websockify"
     curl = (
         "curl -sS -o /dev/null -w '%%{http_code}' --cacert /etc/ssl/bureau/ca.crt "
@@ -204,8 +216,6 @@ def test_only_the_fronts_reach_the_gateway(
     assert not_a_front.stdout == "403", (not_a_front.stdout, not_a_front.stderr)
     anonymous = office.run(curl + "%s", f"Auth-User: {A}", url)
     assert anonymous.stdout == "000" and anonymous.rc != 0, anonymous.stdout
-    listeners = office.check_output("ss -Hltnp").lower()
-    assert "tigervnc" not in listeners and "x0vnc" not in listeners, listeners
 
 
 def test_without_a_portal_session_nothing_is_served(tls) -> None:  # type: ignore[no-untyped-def]
