@@ -163,12 +163,23 @@ def chromium(domain: str, address: str) -> Iterator[Browser]:
 TESTSSL_FAILING = ("MEDIUM", "HIGH", "CRITICAL")
 
 
-def run_testssl(target: str, address: str, ca_file: str, report: Path, *extra: str) -> list[dict]:
+# What run_testssl asks testssl.sh by default: protocols, cipher categories,
+# forward secrecy, server preferences, server defaults, vulnerabilities.
+TESTSSL_FULL = ("-p", "-s", "-f", "-P", "-S", "-U")
+
+
+def run_testssl(
+    target: str,
+    address: str,
+    ca_file: str,
+    report: Path,
+    *extra: str,
+    checks: tuple[str, ...] = TESTSSL_FULL,
+) -> list[dict]:
     """testssl.sh (Debian's) against `target` (`name:port` or `https://name/`)
-    dialled at `address`: protocols, cipher categories, forward secrecy, server
-    preferences, server defaults and vulnerabilities, plus `extra` options
-    (`-h` for headers, `--starttls smtp`…); returns its JSON findings (the
-    report is kept as an artifact)."""
+    dialled at `address`: `checks` (by default the full run, TESTSSL_FULL),
+    plus `extra` options (`-h` for headers, `--starttls smtp`…); returns its
+    JSON findings (the report is kept as an artifact)."""
     command = shutil.which("testssl") or shutil.which("testssl.sh")
     assert command, "testssl.sh is not installed on this machine (Debian package testssl.sh)"
     report.unlink(missing_ok=True)
@@ -177,7 +188,8 @@ def run_testssl(target: str, address: str, ca_file: str, report: Path, *extra: s
             command,
             *("--quiet", "--color", "0", "--warnings", "off", "--sneaky"),
             *("--add-ca", ca_file, "--ip", address, "--jsonfile", str(report)),
-            *("-p", "-s", "-f", "-P", "-S", "-U", *extra),
+            *checks,
+            *extra,
             target,
         ],
         capture_output=True,
