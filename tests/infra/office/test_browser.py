@@ -7,6 +7,8 @@ on the office host, not by talking to the gateway or its helper directly."""
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -23,7 +25,7 @@ from ..testsupport import (
     probe_from,
     probe_here,
 )
-from .support import sessions_of, wait_for
+from .support import in_session, session_environment, sessions_of, wait_for
 
 pytestmark = pytest.mark.readonly
 
@@ -32,6 +34,15 @@ GATEWAY = 6443
 RDP = 3389
 HELPER = "/run/bureau-office-vnc.sock"
 A = "essi.kpodar"
+# What a French agent types (AZERTY: accents, the cedilla, the euro sign).
+TYPED = "Lomé : élève à 15 h, ça coûte 5 € !"
+# The keys AZERTY types with a modifier (capitals take Shift too).
+AZERTY_MODIFIER = {**dict.fromkeys("0123456789", "Shift"), "€": "AltGraph"}
+# The physical keys a browser names for those modifiers (noVNC reads them).
+MODIFIER_KEYS = {
+    "Shift": {"code": "ShiftLeft", "location": 1, "windowsVirtualKeyCode": 16},
+    "AltGraph": {"code": "AltRight", "location": 2, "windowsVirtualKeyCode": 225},
+}
 B = "abla.adjo-amegan"
 
 # Distinct colours in a sample of the noVNC canvas (a blank or a black
@@ -135,6 +146,56 @@ def test_her_desktop_opens_in_the_browser_and_reloading_finds_it(
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, csp
     finally:
         page.context.close()
+
+
+# It opens desktop sessions (closed after the module), more than a look.
+@pytest.mark.writes
+def test_what_she_types_in_the_browser_arrives_as_typed(office: Host, browser: Browser) -> None:
+    """A French agent types accents and the euro sign in her browser: noVNC
+    sends each key's symbol, the session's VNC server maps it on the
+    desktop's keymap, and a terminal of her desktop receives the very text."""
+    page = open_desktop(browser, A, "navigateur-clavier.png")
+    try:
+        pid = sessions_of(office, A)[0]
+        target = f"/home/{A}/clavier-{uuid.uuid4().hex[:8]}.txt"
+        in_session(
+            office, A, session_environment(office, pid),
+            "setsid xfce4-terminal --disable-server --title=clavier -x sh -c %s "
+            ">/dev/null 2>&1 < /dev/null &",
+            f"cat > {target}",
+        )  # fmt: skip
+        assert wait_for(lambda: office.run("pgrep -u %s -f 'cat > /home'", A).rc == 0, 30)
+        time.sleep(3)  # the window maps and takes the focus
+        # What a browser sends for each key of an AZERTY keyboard: the
+        # modifier the layout needs (Shift for capitals and digits, AltGr
+        # for the euro sign), then the key with its character as its value
+        # (Playwright's keyboard knows a US layout only: Chromium's own
+        # input events, here).
+        cdp = page.context.new_cdp_session(page)
+
+        def key(kind: str, value: str, text: str = "") -> None:
+            event = {"type": kind, "key": value, **MODIFIER_KEYS.get(value, {})}
+            if text:
+                event["text"] = text
+            cdp.send("Input.dispatchKeyEvent", event)
+
+        for char in TYPED:
+            modifier = AZERTY_MODIFIER.get(char) or ("Shift" if char.isupper() else "")
+            if modifier:
+                key("rawKeyDown", modifier)
+            key("keyDown", char, char)
+            key("keyUp", char)
+            if modifier:
+                key("keyUp", modifier)
+        page.keyboard.press("Enter")
+        time.sleep(1)
+        page.screenshot(path=str(artifacts_dir("office") / "navigateur-clavier.png"))
+        page.keyboard.press("Control+d")
+        typed = wait_for(lambda: office.run("cat %s", target).stdout, 20)
+        assert typed == TYPED + "\n", typed
+    finally:
+        page.context.close()
+        office.run("pkill -u %s -f 'cat > /home'", A)
 
 
 # It opens desktop sessions (closed after the module), more than a look.
