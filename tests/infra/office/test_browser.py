@@ -96,6 +96,14 @@ def xorg_of(office: Host, uid: str) -> list[str]:
     return office.run("pgrep -u %s -x Xorg", uid).stdout.split()
 
 
+def wait_connected(page: Page, milliseconds: int) -> None:
+    """Until the page says its desktop is connected (noVNC's connect event)."""
+    page.wait_for_function(
+        "() => document.getElementById('status').textContent.startsWith('Connecté')",
+        timeout=milliseconds,
+    )
+
+
 def open_desktop(browser: Browser, uid: str, shot: str, headers: dict | None = None) -> Page:
     """The agent logs in to the portal and opens /navigateur/; her desktop
     shows in the canvas (many colours), or the check fails with a screenshot."""
@@ -107,10 +115,7 @@ def open_desktop(browser: Browser, uid: str, shot: str, headers: dict | None = N
         # Every later request carries them, the WebSocket's too.
         context.set_extra_http_headers(headers)
     page.goto(PAGE)
-    page.wait_for_function(
-        "() => document.getElementById('status').textContent.startsWith('Connecté')",
-        timeout=120_000,
-    )
+    wait_connected(page, 120_000)
     colours = wait_for(
         lambda: page.evaluate(CANVAS_COLOURS) > 8 and page.evaluate(CANVAS_COLOURS), 60
     )
@@ -134,10 +139,7 @@ def test_her_desktop_opens_in_the_browser_and_reloading_finds_it(
         assert len(first) == 1, first
         # Reloading the page (or a network cut) finds the same desktop.
         page.reload()
-        page.wait_for_function(
-            "() => document.getElementById('status').textContent.startsWith('Connecté')",
-            timeout=60_000,
-        )
+        wait_connected(page, 60_000)
         assert xorg_of(office, A) == first
         # The page runs under the front's policy: its own scripts only.
         csp = page.evaluate(

@@ -104,12 +104,9 @@ class Gateway:
         LOG.info("desktop of %s: disconnected", uid)
         return ws
 
-    async def index(self, request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(self.page / "index.html")
-
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.only_fronts])
-        app.router.add_get("/", self.index)
+        app.router.add_get("/", file_handler(self.page / "index.html"))
         app.router.add_get("/websockify", self.websockify)
         for name in ("navigateur.js", "navigateur.css"):
             app.router.add_get(f"/{name}", file_handler(self.page / name))
