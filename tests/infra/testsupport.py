@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sslyze
 import testinfra
 from playwright.sync_api import Browser, sync_playwright
 from testinfra.host import Host
@@ -199,6 +200,52 @@ def run_testssl(
     )
     assert report.exists(), done.stdout[-2000:] + done.stderr[-2000:]
     return json.loads(report.read_text())
+
+
+# sslyze's cipher-suite scans, by the protocol version they try.
+SSLYZE_VERSIONS = {
+    "SSL 2.0": "ssl_2_0_cipher_suites",
+    "SSL 3.0": "ssl_3_0_cipher_suites",
+    "TLS 1.0": "tls_1_0_cipher_suites",
+    "TLS 1.1": "tls_1_1_cipher_suites",
+    "TLS 1.2": "tls_1_2_cipher_suites",
+    "TLS 1.3": "tls_1_3_cipher_suites",
+}
+
+
+def scan_tls_suites(
+    address: str, port: int, name: str, starttls: str | None = None
+) -> dict[str, list[str]]:
+    """The cipher suites a server accepts, by protocol version (only the
+    versions it accepts at all), as sslyze finds them, its own OpenSSL
+    builds trying every suite of SSL 2.0 to TLS 1.3: for the services
+    testssl.sh cannot speak to (`starttls`: "RDP", sslyze's names)."""
+    configuration = sslyze.ServerNetworkConfiguration(
+        tls_server_name_indication=name,
+        tls_opportunistic_encryption=(
+            sslyze.ProtocolWithOpportunisticTlsEnum[starttls] if starttls else None
+        ),
+    )
+    request = sslyze.ServerScanRequest(
+        server_location=sslyze.ServerNetworkLocation(name, port, ip_address=address),
+        network_configuration=configuration,
+        scan_commands={sslyze.ScanCommand[kind.upper()] for kind in SSLYZE_VERSIONS.values()},
+    )
+    scanner = sslyze.Scanner()
+    scanner.queue_scans([request])
+    (result,) = scanner.get_results()
+    completed = result.scan_status == sslyze.ServerScanStatusEnum.COMPLETED
+    assert completed, result.connectivity_error_trace
+    offered = {}
+    for version, attribute in SSLYZE_VERSIONS.items():
+        attempt = getattr(result.scan_result, attribute)
+        assert attempt.status == sslyze.ScanCommandAttemptStatusEnum.COMPLETED, (
+            version, attempt.error_reason, attempt.error_trace,
+        )  # fmt: skip
+        accepted = [suite.cipher_suite.name for suite in attempt.result.accepted_cipher_suites]
+        if accepted:
+            offered[version] = accepted
+    return offered
 
 
 def suite_host_name(suffix: str) -> str:

@@ -35,10 +35,20 @@ def test_the_suite_converges_with_site_yml_and_lists_no_role() -> None:
                 assert target.parent in (MOLECULE / "suite", ROOT / "playbooks"), target
 
 
-def test_the_suite_host_is_in_every_group_of_the_rehearsal() -> None:
-    platform = load(MOLECULE / "suite" / "molecule.yml")["platforms"][0]
+def test_each_rehearsal_host_has_the_groups_of_its_suite_host() -> None:
+    """The rehearsal's hosts are molecule/suite's: the suite host, and the
+    hosts of their own (office) with the same groups."""
+    platforms = load(MOLECULE / "suite" / "molecule.yml")["platforms"]
+    suite = {platform["hostname"]: set(platform["groups"]) for platform in platforms}
     rehearsal = load(ROOT / "inventories" / "rehearsal" / "hosts.yml")["all"]["children"]
-    assert set(platform["groups"]) == set(rehearsal) - {"rehearsal"}
+    groups: dict[str, set[str]] = {}
+    for group, body in rehearsal.items():
+        if group != "rehearsal":
+            for host in body["hosts"]:
+                groups.setdefault(host, set()).add(group)
+    assert set(rehearsal["rehearsal"]["hosts"]) == set(groups)
+    for host, found in groups.items():
+        assert found == suite.get(host), f"{host}: {sorted(found)} in the rehearsal"
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

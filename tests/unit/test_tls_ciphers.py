@@ -1,5 +1,6 @@
 """The TLS 1.2 suites are Mozilla "intermediate" in every role that serves TLS:
-the web front's list is the reference, the mail roles carry the same one."""
+the web front's list is the reference, the mail and office roles carry the
+same one."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ LISTS = {
     "web_front": "web_front__tls_ciphers",
     "mail_transfer": "mail_transfer__tls_ciphers",
     "mailbox": "mailbox__tls_ciphers",
+    "office": "office__tls_ciphers",  # RDP and the browser gateway
 }
 
 

@@ -33,6 +33,18 @@ def test_the_end_says_where_to_go_how_to_reach_it_and_who_to_be() -> None:
     assert "https://drive.gouv.tg/" in text and "https://dav.gouv.tg/users/<login>/" in text
 
 
+def test_an_office_host_gets_the_bureau_virtuel_lines() -> None:
+    without = "\n".join(sample().lines())
+    assert "Bureau virtuel" not in without
+    addresses = {
+        **sample().addresses, "bureau.gouv.tg": "172.30.0.2", "office.gouv.tg": "172.30.0.3"
+    }  # fmt: skip
+    text = "\n".join(welcome.Welcome(**{**sample().__dict__, "addresses": addresses}).lines())
+    assert "https://bureau.gouv.tg/navigateur/" in text
+    assert "xfreerdp /v:office.gouv.tg" in text
+    assert "172.30.0.3 office.gouv.tg" in text
+
+
 def test_a_second_up_says_the_passwords_were_given_before() -> None:
     again = welcome.Welcome(**{**sample().__dict__, "passwords_file": None})
     assert "earlier `up`" in "\n".join(again.lines())

@@ -25,7 +25,10 @@ NAMES = {
     "mail_transfer": ("smtp",),
     "mailbox": ("imap",),
     "directory": ("ldap",),
+    "office": ("office",),
 }
+# Names the web front serves for a group's hosts (the office's page).
+FRONT_NAMES = {"office": ("bureau",)}
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,15 @@ class Welcome:
             f"Portal: https://auth.{self.domain}/   Webmail and agendas: https://mail.{self.domain}/",
             f"Documents: https://drive.{self.domain}/   "
             f"WebDAV (Explorer, Finder, rclone): https://dav.{self.domain}/users/<login>/",
+        ]
+        if f"office.{self.domain}" in self.addresses:
+            out += [
+                f"Bureau virtuel (LibreOffice on the State's servers): https://bureau.{self.domain}/",
+                f"  in the browser: https://bureau.{self.domain}/navigateur/",
+                f"  over RDP: office.{self.domain} port 3389, e.g. "
+                f"xfreerdp /v:office.{self.domain} /u:<login> /sec:tls",
+            ]
+        out += [
             "",
             "1. Trust the rehearsal's CA (its certificate, copied here):",
             f"     {self.ca_file}",
@@ -134,7 +146,9 @@ def prepare(project: Path, inventory: inv.Inventory, inventory_path: Path) -> We
     state = project / ".bureau" / inventory.name
     state.mkdir(parents=True, exist_ok=True)
     hosts = hosts_of(inventory)
-    groups = {name: set(inventory.members(name)) for name in [*NAMES, "ca", "directory"]}
+    groups = {
+        name: set(inventory.members(name)) for name in [*NAMES, "ca", "directory", "web_front"]
+    }
     addresses: dict[str, str] = {}
     ca_file = state / "ca.crt"
     for host in hosts:
@@ -143,6 +157,11 @@ def prepare(project: Path, inventory: inv.Inventory, inventory_path: Path) -> We
             if host.name in groups.get(group, set()):
                 for service in services:
                     addresses[f"{service}.{domain}"] = address
+        if host.name in groups.get("web_front", set()):
+            for group, services in FRONT_NAMES.items():
+                if groups.get(group):
+                    for service in services:
+                        addresses.setdefault(f"{service}.{domain}", address)
         if host.name in groups.get("ca", set()):
             ca = run(["docker", "exec", host.container, "cat", CA_PATH])
             ca_file.write_text(ca.stdout, encoding="utf-8")

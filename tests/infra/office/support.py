@@ -11,6 +11,7 @@ logs AUTHFAIL; accepted, the agent's desktop starts on the host.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -33,6 +34,8 @@ PROTOCOL_SSL = 1  # TLS
 PROTOCOL_HYBRID = 2  # CredSSP (NLA)
 # 2.2.1.2.2: RDP_NEG_FAILURE codes.
 SSL_REQUIRED_BY_SERVER = 1
+# Where the office host mounts each agent's drive folders (bureau-office-drive).
+DRIVE_MOUNTS = "/run/bureau-office-drive/mounts"
 
 
 def negotiate(address: str, port: int, requested: int) -> tuple[str, int, socket.socket]:
@@ -206,6 +209,14 @@ def wait_for(condition, seconds: float):  # type: ignore[no-untyped-def]
 def sessions_of(office: Host, uid: str) -> list[str]:
     """Pids of the agent's desktop session on the host."""
     return office.run("pgrep -u %s -x xfce4-session", uid).stdout.split()
+
+
+def drive_mounts(office: Host, root: str) -> dict[str, str]:
+    """Mount point -> source of the davfs2 mounts under root (an agent's
+    folder under DRIVE_MOUNTS)."""
+    listed = office.run("findmnt -J -t fuse -o TARGET,SOURCE").stdout
+    filesystems = json.loads(listed)["filesystems"] if listed.strip() else []
+    return {fs["target"]: fs["source"] for fs in filesystems if fs["target"].startswith(root + "/")}
 
 
 def session_environment(office: Host, pid: str) -> list[str]:

@@ -1,12 +1,15 @@
 """The browser path: an agent logged in to the portal opens her desktop in
 her browser (noVNC, from the office host's gateway, through the web front),
-finds the same desktop when she reloads, and nobody reaches another's: not
+finds the same desktop when she reloads, and her drive folders in it, and
+nobody reaches another's: not
 with a forged header through the front, not with a link to another's socket
 on the office host, not by talking to the gateway or its helper directly."""
 
 from __future__ import annotations
 
+import base64
 import json
+import ssl
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 from testinfra.host import Host
 
+from ..drive.support import request
 from ..site import DOMAIN
 from ..sso.support import PORTAL, Portal
 from ..testsupport import (
@@ -25,7 +29,14 @@ from ..testsupport import (
     probe_from,
     probe_here,
 )
-from .support import in_session, session_environment, sessions_of, wait_for
+from .support import (
+    DRIVE_MOUNTS,
+    drive_mounts,
+    in_session,
+    session_environment,
+    sessions_of,
+    wait_for,
+)
 
 pytestmark = pytest.mark.readonly
 
@@ -135,6 +146,9 @@ def test_her_desktop_opens_in_the_browser_and_reloading_finds_it(
     try:
         # The gateway opened a desktop session of hers, as her.
         assert sessions_of(office, A), f"no XFCE session of {A} on the office host"
+        # Its login gave her LibreOffice her own ministry's templates (mtp).
+        own = office.run("ls -A /run/bureau-office-modeles/%s", A).stdout.split()
+        assert sorted(own) == ["groupuinames.xml", "mtp"], own
         first = xorg_of(office, A)
         assert len(first) == 1, first
         # Reloading the page (or a network cut) finds the same desktop.
@@ -148,6 +162,50 @@ def test_her_desktop_opens_in_the_browser_and_reloading_finds_it(
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, csp
     finally:
         page.context.close()
+
+
+# It opens desktop sessions and writes to her drive.
+@pytest.mark.writes
+def test_a_desktop_opened_from_the_browser_has_her_drive(
+    office: Host, browser: Browser, tls: ssl.SSLContext
+) -> None:
+    """No password reaches the office host at a browser login but the one
+    the portal keeps: the front sends it with her identity, the gateway
+    hands it to the helper, and her drive folders are mounted in the new
+    session as at an RDP login. What she saves there is in the drive; the
+    password is left nowhere on the office host."""
+    root = f"{DRIVE_MOUNTS}/{A}"
+    office.run("loginctl terminate-user %s", A)
+    assert wait_for(lambda: not xorg_of(office, A), 30) is not False
+    office.run("systemctl start bureau-office-drive-sweep.service")
+    assert not drive_mounts(office, root), "her drive stayed mounted without a session"
+    since = office.check_output("date +%s")
+    page = open_desktop(browser, A, "navigateur-drive.png")
+    page.context.close()
+    own = f"{root}/Mes documents"
+    mounts = wait_for(lambda: drive_mounts(office, root), 30)
+    assert mounts.get(own) == f"https://dav.{DOMAIN}/users/{A}/", (
+        mounts, office.run("journalctl -q -t bureau-office-drive --since @%s", since).stdout,
+    )  # fmt: skip
+    name = f"navigateur-{uuid.uuid4().hex[:8]}.txt"
+    pid = sessions_of(office, A)[0]
+    wrote = in_session(
+        office, A, session_environment(office, pid),
+        "sh -c %s", f"echo 'Écrit depuis le navigateur' > '/home/{A}/Drive/Mes documents/{name}'",
+    )  # fmt: skip
+    assert wrote.rc == 0, wrote.stderr
+    # davfs2 uploads a closed file after its delay.
+    found = wait_for(lambda: request(tls, "GET", f"/users/{A}/{name}", A)[0] == 200, 60)
+    assert found, f"{name} did not reach {A}'s drive"
+    body = request(tls, "GET", f"/users/{A}/{name}", A)[2]
+    assert body == "Écrit depuis le navigateur\n".encode(), body
+    # Her password: in no file left, no command line, no journal line.
+    password = agent(A).password
+    assert A not in office.run("ls -A /run/bureau-office-drive/stash").stdout.split()
+    assert password not in office.run("ps -eo args").stdout
+    journal = office.run("journalctl --since @%s -o cat --no-pager", since).stdout
+    assert journal and password not in journal
+    assert base64.b64encode(password.encode()).decode() not in journal
 
 
 # It opens desktop sessions (closed after the module), more than a look.
@@ -204,10 +262,14 @@ def test_what_she_types_in_the_browser_arrives_as_typed(office: Host, browser: B
 @pytest.mark.writes
 def test_a_forged_header_gets_her_own_desktop_never_his(office: Host, browser: Browser) -> None:
     """B, logged in as herself, sends A's uid in every identity header the
-    front or the gateway could read: the front overwrites them from the
-    portal's session, so she gets her own desktop and A's stays untouched."""
+    front or the gateway could read, and his password in Authorization (as
+    if she knew it): the front overwrites them from the portal's session, so
+    she gets her own desktop with her own drive, and A's stays untouched."""
     before = office.run("journalctl -u 'bureau-office-vnc@*' -o cat --no-pager | wc -l").stdout
-    forged = {"Auth-User": A, "Lm-Remote-User": A, "X-Bureau-User": A}
+    forged = {
+        "Auth-User": A, "Lm-Remote-User": A, "X-Bureau-User": A,
+        "Authorization": "Basic " + base64.b64encode(f"{A}:{agent(A).password}".encode()).decode(),
+    }  # fmt: skip
     page = open_desktop(browser, B, "navigateur-edem.png", headers=forged)
     page.context.close()
     assert sessions_of(office, B), f"no desktop of {B}"
@@ -216,6 +278,10 @@ def test_a_forged_header_gets_her_own_desktop_never_his(office: Host, browser: B
     ).stdout
     assert f"desktop of {B} handed" in log, log
     assert f"desktop of {A} handed" not in log, log
+    # Her drive is hers too: the front sent her own credentials, not his.
+    mounts = wait_for(lambda: drive_mounts(office, f"{DRIVE_MOUNTS}/{B}"), 30)
+    assert f"https://dav.{DOMAIN}/users/{B}/" in mounts.values(), mounts
+    assert all(f"/users/{A}/" not in source for source in mounts.values()), mounts
 
 
 # It opens desktop sessions (closed after the module), more than a look.
@@ -279,6 +345,41 @@ def test_the_office_host_answers_only_what_it_means_to(
     assert not_a_front.stdout == "403", (not_a_front.stdout, not_a_front.stderr)
     anonymous = office.run(curl + "%s", f"Auth-User: {A}", url)
     assert anonymous.stdout == "000" and anonymous.rc != 0, anonymous.stdout
+
+
+# Run on the front: every suite below TLS 1.3 that the front's OpenSSL (the
+# one the gateway's Python uses, both Debian's) knows, tried alone with the
+# front's own certificate against the gateway; prints the accepted ones.
+ACCEPTED_SUITES = r"""
+for version in tls1 tls1_1 tls1_2; do
+  for suite in $(openssl ciphers -s -$version 'ALL:COMPLEMENTOFALL:@SECLEVEL=0' | tr : ' '); do
+    case $suite in TLS_*) continue ;; esac
+    if echo | timeout 5 openssl s_client -connect "$1" -servername "$2" -$version \
+         -cipher "$suite:@SECLEVEL=0" -cert /etc/ssl/bureau/host.crt \
+         -key /etc/ssl/bureau/private/host.key >/dev/null 2>&1; then
+      echo "$version $suite"
+    fi
+  done
+done
+"""
+
+
+def test_the_gateway_offers_modern_tls_only(
+    host: Host, office_address: str, office_name: str
+) -> None:
+    """From the front (the only client the firewall lets in): TLS 1.2 with
+    forward secrecy and authenticated encryption only, no TLS 1.0 or 1.1,
+    no CBC suite (Python's default list had four, with ECDHE)."""
+    accepted = host.check_output(
+        "sh -c %s - %s %s", ACCEPTED_SUITES, f"{office_address}:{GATEWAY}", office_name
+    ).splitlines()
+    assert accepted, "the gateway accepted no suite at all"
+    weak = [
+        line for line in accepted
+        if not line.startswith("tls1_2 ") or not line.split()[1].startswith(("ECDHE-", "DHE-"))
+        or not ("-GCM-" in line or "CHACHA20-POLY1305" in line)
+    ]  # fmt: skip
+    assert not weak, f"the gateway accepts {weak}"
 
 
 def test_without_a_portal_session_nothing_is_served(tls) -> None:  # type: ignore[no-untyped-def]

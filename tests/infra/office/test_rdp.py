@@ -14,7 +14,7 @@ import pytest
 from testinfra.host import Host
 
 from ..site import BASE_DN
-from ..testsupport import agent, artifacts_dir, secret
+from ..testsupport import agent, artifacts_dir, scan_tls_suites, secret
 from .support import (
     PROTOCOL_RDP,
     SSL_REQUIRED_BY_SERVER,
@@ -56,6 +56,21 @@ def test_the_certificate_is_the_pki_one_for_the_host_name(
     )
 
 
+def test_rdp_offers_modern_tls_only(office_address: str, office_name: str) -> None:
+    """Every suite of every version, tried over RDP's own TLS upgrade (an
+    attacker's scanner, sslyze): TLS 1.2 and 1.3 only, and in TLS 1.2 only
+    suites with forward secrecy and authenticated encryption (the web
+    front's and the mail's list), no anonymous, static-RSA or CBC suite."""
+    offered = scan_tls_suites(office_address, PORT, office_name, starttls="RDP")
+    assert set(offered) == {"TLS 1.2", "TLS 1.3"}, offered
+    weak = [
+        suite for suite in offered["TLS 1.2"]
+        if not suite.startswith(("TLS_ECDHE_", "TLS_DHE_"))
+        or not ("_GCM_" in suite or "CHACHA20_POLY1305" in suite)
+    ]  # fmt: skip
+    assert not weak, f"TLS 1.2 suites without forward secrecy or AEAD: {weak}"
+
+
 @pytest.fixture
 def end_sessions(office: Host) -> Iterator[list[str]]:
     """Agents whose sessions the check leaves: logged out afterwards."""
@@ -76,6 +91,9 @@ def test_an_agent_logs_in_with_her_directory_password_and_finds_her_session_agai
 ) -> None:
     who = agent("kokou.agbeko")
     end_sessions.append(who.uid)
+    # From no session of his (an earlier check's may still be ending).
+    office.run("loginctl terminate-user %s", who.uid)
+    assert wait_for(lambda: not sessions_of(office, who.uid), 30), sessions_of(office, who.uid)
     client = connect(rdp_prefix, office_name, who.uid, who.password, "login-1.log")
     try:
         first = wait_for(lambda: sessions_of(office, who.uid), 60)

@@ -1,17 +1,22 @@
 """The ministries' letterhead templates in LibreOffice, asked of LibreOffice
-itself, run as an agent on the office host (headless, through its Python
-bridge): its template path holds the templates' folder, its template list
-(the folders and titles Fichier > Nouveau > Modèles shows) has the
-agent's ministry with a letter and a note de service, a document made from the letter carries the
-letterhead, and neither the agent nor LibreOffice run as him can write into
-the templates' folder."""
+itself, run as an agent on the office host after his RDP login (headless,
+through its Python bridge): its template path holds the folder his login
+made for him, its template list (the folders and titles Fichier > Nouveau >
+Modèles shows) has his ministry with a letter and a note de service and no
+other ministry, a document made from the letter carries the letterhead, and
+neither the agent nor LibreOffice run as him can write into the templates'
+folders."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from testinfra.host import Host
+
+from ..testsupport import agent, artifacts_dir
+from .support import login_command, sessions_of, start, stop, wait_for
 
 pytestmark = pytest.mark.readonly  # LibreOffice run as the agent, its profile thrown away
 
@@ -19,6 +24,8 @@ UID = "kokou.agbeko"
 MINISTRY = "mef"
 MINISTRY_NAME = "Ministère de l'Économie et des Finances"
 TEMPLATES = "/usr/share/bureau/modeles"
+# The folder his login makes for him (bureau-office-modeles, a PAM step).
+OWN = f"/run/bureau-office-modeles/{UID}"
 DASH = "\u2013"  # the en dash of the titles and the motto
 
 # Run on the office host as the agent: starts LibreOffice headless with a
@@ -121,28 +128,51 @@ print(json.dumps(found, ensure_ascii=False))
 
 
 @pytest.fixture(scope="module")
-def asked(office: Host) -> dict:
-    """What LibreOffice, run as the agent, says of its templates."""
-    run = office.run(
-        "cd /tmp && runuser -u %s -- python3 -c %s %s %s", UID, PROBE, TEMPLATES, MINISTRY
+def logged_in(office: Host, rdp_prefix: list[str], office_name: str) -> Iterator[None]:
+    """His RDP login (FreeRDP), from no session and no templates' folder:
+    the login step makes it."""
+    who = agent(UID)
+    office.run("loginctl terminate-user %s", UID)
+    office.run("rm -rf %s", OWN)
+    client = start(
+        login_command(rdp_prefix, office_name, who.uid, who.password),
+        artifacts_dir("office") / "templates-session.log",
     )
+    try:
+        assert wait_for(lambda: sessions_of(office, UID), 60), f"no desktop for {UID}"
+        yield
+    finally:
+        stop(client)
+        office.run("loginctl terminate-user %s", UID)
+        office.run("systemctl start bureau-office-drive-sweep.service")
+
+
+@pytest.fixture(scope="module")
+def asked(office: Host, logged_in: None) -> dict:
+    """What LibreOffice, run as the agent, says of its templates."""
+    run = office.run("cd /tmp && runuser -u %s -- python3 -c %s %s %s", UID, PROBE, OWN, MINISTRY)
     # Whatever happened, nothing stays in the templates' folder.
     office.run("rm -f %s", f"{TEMPLATES}/{MINISTRY}/bureau-check.ott")
     assert run.rc == 0 and run.stdout.strip(), run.stderr[-2000:]
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def test_libreoffice_has_the_templates_folder_in_its_template_path(asked: dict) -> None:
-    assert f"file://{TEMPLATES}" in asked["internal"], asked["internal"]
+def test_libreoffice_has_his_templates_folder_in_its_template_path(asked: dict) -> None:
+    assert f"file://{OWN}" in asked["internal"], asked["internal"]
+    assert not any(path.startswith(f"file://{TEMPLATES}") for path in asked["internal"])
     # Its own templates still go to its profile, not to the ministries' folder.
     assert not asked["writable"].startswith(f"file://{TEMPLATES}"), asked["writable"]
 
 
-def test_the_template_list_shows_his_ministry_with_a_letter_and_a_note(
+def test_the_template_list_shows_his_ministry_only_with_a_letter_and_a_note(
     office: Host, asked: dict
 ) -> None:
-    folder = f"file://{TEMPLATES}/{MINISTRY}"
-    assert folder in asked["list"], sorted(asked["list"])
+    folder = f"file://{OWN}/{MINISTRY}"
+    ours = sorted(path for path in asked["list"] if path.startswith("file:///run/"))
+    assert ours == [folder], ours
+    # His folder (root's): his ministry's folder linked, and the names, nothing else.
+    assert office.file(f"{OWN}/{MINISTRY}").linked_to == f"{TEMPLATES}/{MINISTRY}"
+    assert sorted(office.run("ls -A %s", OWN).stdout.split()) == ["groupuinames.xml", MINISTRY]
     expected = [f"Lettre {DASH} MEF", f"Note de service {DASH} MEF"]
     assert sorted(asked["list"][folder]) == expected, asked["list"][folder]
     # The category is shown under the ministry's name (LibreOffice's own
@@ -158,7 +188,7 @@ def test_a_letter_made_from_the_template_carries_the_letterhead(asked: dict) -> 
     document = asked["document"]
     # A new, untitled document made from the template, not the template itself.
     assert document["url"] == "", document
-    assert document["template"].endswith(f"{TEMPLATES}/{MINISTRY}/lettre.ott"), document
+    assert document["template"].endswith(f"{OWN}/{MINISTRY}/lettre.ott"), document
     header = " ".join(document["header"])
     assert "République Togolaise" in header and MINISTRY_NAME in header, header
     assert f"Travail {DASH} Liberté {DASH} Patrie" in header, header
@@ -176,10 +206,15 @@ def test_the_agent_cannot_write_into_the_templates(office: Host, asked: dict) ->
         f"rm -f {TEMPLATES}/{MINISTRY}/lettre.ott",
         f"touch {TEMPLATES}/groupuinames.xml",
         "touch /etc/libreoffice/registry/bureau-modeles.xcd",
+        # Nor put another ministry's folder into his own list.
+        f"ln -s {TEMPLATES}/msh {OWN}/msh",
+        f"rm -f {OWN}/{MINISTRY}",
     ):
         attempt = office.run("cd /tmp && runuser -u %s -- sh -c %s", UID, command)
         assert attempt.rc != 0 and "Permission denied" in attempt.stderr, (command, attempt)
-    for path in (TEMPLATES, f"{TEMPLATES}/{MINISTRY}", f"{TEMPLATES}/{MINISTRY}/lettre.ott"):
+    for path in (
+        TEMPLATES, f"{TEMPLATES}/{MINISTRY}", f"{TEMPLATES}/{MINISTRY}/lettre.ott", OWN
+    ):  # fmt: skip
         info = office.file(path)
         assert (info.user, info.group) == ("root", "root") and not info.mode & 0o022, (
             path,

@@ -18,12 +18,19 @@ The gateway cannot reach any desktop itself: it asks the session helper
 back a connected socket (SCM_RIGHTS) that the helper has checked is served
 by that very agent; it then relays bytes.
 
+Where the office host mounts the drive in sessions, the front also sends the
+password she logged in to the portal with (Authorization: Basic, from the
+portal's session, as for the drive's own page). It is handed to the helper
+with her uid, for her drive folders, and never logged nor kept here.
+
 Python 3 standard library and aiohttp (Debian's python3-aiohttp).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import json
 import logging
@@ -45,12 +52,31 @@ class Refused(Exception):
     """The helper gave no desktop (its reason, for the log and the page)."""
 
 
-def ask_helper(path: str, uid: str, seconds: float) -> socket.socket:
-    """The agent's desktop, connected: the helper finds or starts it."""
+def portal_password(header: str, uid: str) -> bytes | None:
+    """The password in the front's Authorization (Basic), when it is the
+    agent's own: the front sets that header from the portal's session."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        user, colon, password = base64.b64decode(token.strip(), validate=True).partition(b":")
+    except (binascii.Error, ValueError):
+        return None
+    if not colon or user != uid.encode() or not password or len(password) > 1024:
+        return None
+    return password
+
+
+def ask_helper(path: str, uid: str, password: bytes | None, seconds: float) -> socket.socket:
+    """The agent's desktop, connected: the helper finds or starts it (one
+    line: her uid, then the password in base64 when there is one)."""
+    line = uid.encode()
+    if password:
+        line += b" " + base64.b64encode(password)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as helper:
         helper.settimeout(seconds)
         helper.connect(path)
-        helper.sendall(uid.encode() + b"\n")
+        helper.sendall(line + b"\n")
         message, fds, _, _ = socket.recv_fds(helper, 1024, 1)
     answer = message.decode("utf-8", "replace").strip()
     if answer != "ok" or len(fds) != 1:
@@ -86,8 +112,9 @@ class Gateway:
         uid = request.headers.get("Auth-User", "").strip()
         if not UID.fullmatch(uid):
             raise web.HTTPUnauthorized(text="no agent: this service answers behind the portal")
+        password = portal_password(request.headers.get("Authorization", ""), uid)
         try:
-            desktop = await asyncio.to_thread(ask_helper, self.helper, uid, self.wait)
+            desktop = await asyncio.to_thread(ask_helper, self.helper, uid, password, self.wait)
         except (Refused, OSError) as error:
             LOG.warning("no desktop for %s: %s", uid, error)
             raise web.HTTPServiceUnavailable(text=f"no desktop: {error}") from error
@@ -156,6 +183,9 @@ def main() -> None:
     config = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=config["ca"])
     tls.minimum_version = ssl.TLSVersion.TLSv1_2
+    # TLS 1.2: the role's suites only (AEAD, forward secrecy), not Python's
+    # default list, which takes CBC suites too.
+    tls.set_ciphers(config["ciphers"])
     tls.verify_mode = ssl.CERT_REQUIRED
     tls.load_cert_chain(config["certificate"], config["key"])
     web.run_app(

@@ -3,9 +3,11 @@
 
 Started by systemd for each connection to bureau-office-vnc.socket (root,
 Accept=yes: the connection is standard input), which only the gateway's
-group can open. The gateway writes an agent's uid and a newline; the helper
-answers one line: "ok", with a connected socket to her desktop's VNC server
-attached (SCM_RIGHTS), or the reason there is none.
+group can open. The gateway writes an agent's uid, then, where the office
+host mounts the drive, a space and the password she logged in to the portal
+with (base64), and a newline; the helper answers one line: "ok", with a
+connected socket to her desktop's VNC server attached (SCM_RIGHTS), or the
+reason there is none.
 
 Her desktop: each session's VNC server (X0tigervnc) listens on a Unix socket in her
 runtime folder (/run/user/<uid>/bureau-vnc, started by startwm.sh; the
@@ -15,10 +17,17 @@ there to another's socket gets nothing. Without a desktop it starts one
 with xrdp-sesman's own login for the calling user (xrdp-sesrun run as her:
 no password), never while a desktop of hers runs (xrdp-sesman 0.10.1 then
 crashes).
+
+The password, when there is one, goes to the drive's PAM helper
+(bureau-office-drive) as at an RDP login: kept root-only for the session
+that opens next, whose PAM session step mounts her folders with it; when
+her desktop already runs without them, they are mounted at once.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fcntl
 import json
 import os
@@ -87,7 +96,20 @@ def start_desktop(user: pwd.struct_passwd, config: dict) -> None:
         raise Refused(f"no new session: {output or started.returncode}")
 
 
-def find_or_start(uid: str, config: dict) -> socket.socket:
+def drive_step(user: pwd.struct_passwd, config: dict, step: str, password: bytes) -> None:
+    """One step of the drive's PAM helper for her: "auth" keeps the password
+    for her next session (nothing when her folders are mounted), "session"
+    mounts them in the session she has."""
+    environment = {"PAM_USER": user.pw_name, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    if step == "session":
+        environment["PAM_TYPE"] = "open_session"
+    subprocess.run(
+        [config["drive"], step], input=password if step == "auth" else b"", env=environment,
+        capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def find_or_start(uid: str, password: bytes | None, config: dict) -> socket.socket:
     if not UID.fullmatch(uid):
         raise Refused("not an agent's uid")
     try:
@@ -100,10 +122,15 @@ def find_or_start(uid: str, config: dict) -> socket.socket:
     # One helper at a time per agent: two tabs never start two sessions.
     with open(LOCKS / f"{user.pw_uid}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        running = desktop_running(user)
+        if password and config.get("drive"):
+            drive_step(user, config, "auth", password)
+            if running:
+                drive_step(user, config, "session", password)
         vnc = desktop_socket(user)
         if vnc is not None:
             return vnc
-        if not desktop_running(user):
+        if not running:
             start_desktop(user, config)
         # A desktop that is starting opens its socket within seconds.
         deadline = time.monotonic() + float(config["session_wait"])
@@ -115,14 +142,32 @@ def find_or_start(uid: str, config: dict) -> socket.socket:
         raise Refused(f"the desktop of {uid} does not answer")
 
 
+def read_request(gateway: socket.socket) -> tuple[str, bytes | None]:
+    """The gateway's line: the uid, and the password when there is one."""
+    line = b""
+    while not line.endswith(b"\n") and len(line) < 4096:
+        chunk = gateway.recv(4096 - len(line))
+        if not chunk:
+            break
+        line += chunk
+    uid, _, token = line.strip().partition(b" ")
+    password = None
+    if token:
+        try:
+            password = base64.b64decode(token, validate=True) or None
+        except (binascii.Error, ValueError):
+            password = None
+    return uid.decode("ascii", "replace"), password
+
+
 def main() -> None:
     syslog.openlog("bureau-office-vnc", 0, syslog.LOG_AUTH)
     config = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     gateway = socket.socket(fileno=0)
     gateway.settimeout(10)
-    uid = gateway.recv(128).decode("ascii", "replace").strip()
+    uid, password = read_request(gateway)
     try:
-        vnc = find_or_start(uid, config)
+        vnc = find_or_start(uid, password, config)
     except (Refused, OSError, subprocess.SubprocessError) as error:
         syslog.syslog(syslog.LOG_WARNING, f"no desktop for {uid!r}: {error}")
         gateway.sendall(f"{error}\n".encode())
