@@ -43,6 +43,13 @@ def test_an_office_host_gets_the_bureau_virtuel_lines() -> None:
     assert "https://bureau.gouv.tg/navigateur/" in text
     assert "xfreerdp /v:office.gouv.tg" in text
     assert "172.30.0.3 office.gouv.tg" in text
+    assert "https://visio.gouv.tg/" not in text
+
+
+def test_a_video_host_gets_the_meetings_line() -> None:
+    addresses = {**sample().addresses, "visio.gouv.tg": "172.30.0.2", "turn.gouv.tg": "172.30.0.4"}
+    text = "\n".join(welcome.Welcome(**{**sample().__dict__, "addresses": addresses}).lines())
+    assert "Meetings (videoconference): https://visio.gouv.tg/" in text
 
 
 def test_a_second_up_says_the_passwords_were_given_before() -> None:

@@ -26,9 +26,10 @@ NAMES = {
     "mailbox": ("imap",),
     "directory": ("ldap",),
     "office": ("office",),
+    "video": ("turn",),
 }
-# Names the web front serves for a group's hosts (the office's page).
-FRONT_NAMES = {"office": ("bureau",)}
+# Names the web front serves for a group's hosts (the office's page, meetings).
+FRONT_NAMES = {"office": ("bureau",), "video": ("visio",)}
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class Welcome:
             f"Documents: https://drive.{self.domain}/   "
             f"WebDAV (Explorer, Finder, rclone): https://dav.{self.domain}/users/<login>/",
         ]
+        if f"visio.{self.domain}" in self.addresses:
+            out.append(f"Meetings (videoconference): https://visio.{self.domain}/")
         if f"office.{self.domain}" in self.addresses:
             out += [
                 f"Bureau virtuel (LibreOffice on the State's servers): https://bureau.{self.domain}/",
