@@ -80,6 +80,7 @@ class Welcome:
                 f"  in the browser: https://bureau.{self.domain}/navigateur/",
                 f"  over RDP: office.{self.domain} port 3389, e.g. "
                 f"xfreerdp /v:office.{self.domain} /u:<login> /sec:tls",
+                "  (RDP takes the password chosen at the first portal login, not the initial one)",
             ]
         out += [
             "",
