@@ -16,12 +16,20 @@ from ..testsupport import host_named, suite_host_name
 from .support import rdp_client
 
 OFFICE = os.environ.get("BUREAU_OFFICE_HOST") or suite_host_name("office")
+# The second office host: the front gives it the agents of its share
+# (test_hosts.py), Yao among them.
+OFFICE2 = os.environ.get("BUREAU_OFFICE2_HOST") or suite_host_name("office2")
 
 
 @pytest.fixture(scope="module")
 def office(pytestconfig: pytest.Config) -> Host:
     """The office host, over the same connection as the suite host."""
     return host_named(pytestconfig, OFFICE)
+
+
+@pytest.fixture(scope="module")
+def office2(pytestconfig: pytest.Config) -> Host:
+    return host_named(pytestconfig, OFFICE2)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from playwright.sync_api import Browser, Page
 from testinfra.host import Host
+
+from ..site import DOMAIN
+from ..sso.support import PORTAL, Portal
+from ..testsupport import agent, artifacts_dir
 
 # MS-RDPBCGR 2.2.1.1.1: requestedProtocols / selectedProtocol values.
 PROTOCOL_RDP = 0  # RDP standard security (RC4 and the server's RSA key)
@@ -232,3 +237,53 @@ def in_session(office: Host, uid: str, environment: list[str], command: str, *ar
         "runuser -u %s -- env " + " ".join(["%s"] * len(environment)) + " " + command,
         uid, *environment, *args,
     )  # fmt: skip
+
+
+# --- The browser path (noVNC through the front) ---------------------------
+
+NAVIGATEUR = f"https://bureau.{DOMAIN}/navigateur/"
+
+# Distinct colours in a sample of the noVNC canvas (a blank or a black
+# screen has one or two).
+CANVAS_COLOURS = """() => {
+  const canvas = document.querySelector('#screen canvas');
+  if (!canvas || !canvas.width || !canvas.height) return 0;
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const seen = new Set();
+  for (let i = 0; i < data.length; i += 4 * 97) {
+    seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+  }
+  return seen.size;
+}"""
+
+
+def xorg_of(office: Host, uid: str) -> list[str]:
+    return office.run("pgrep -u %s -x Xorg", uid).stdout.split()
+
+
+def wait_connected(page: Page, milliseconds: int) -> None:
+    """Until the page says its desktop is connected (noVNC's connect event)."""
+    page.wait_for_function(
+        "() => document.getElementById('status').textContent.startsWith('Connecté')",
+        timeout=milliseconds,
+    )
+
+
+def open_desktop(browser: Browser, uid: str, shot: str, headers: dict | None = None) -> Page:
+    """The agent logs in to the portal and opens /navigateur/; her desktop
+    shows in the canvas (many colours), or the check fails with a screenshot."""
+    context = browser.new_context(ignore_https_errors=True, locale="fr-FR")
+    page = context.new_page()
+    page.goto(PORTAL)
+    Portal(artifacts_dir("office")).login(page, uid, agent(uid).password)
+    if headers:
+        # Every later request carries them, the WebSocket's too.
+        context.set_extra_http_headers(headers)
+    page.goto(NAVIGATEUR)
+    wait_connected(page, 120_000)
+    colours = wait_for(
+        lambda: page.evaluate(CANVAS_COLOURS) > 8 and page.evaluate(CANVAS_COLOURS), 60
+    )
+    page.screenshot(path=str(artifacts_dir("office") / shot))
+    assert colours, f"the canvas of {uid}'s desktop stays blank (screenshot {shot})"
+    return page

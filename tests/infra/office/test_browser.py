@@ -15,12 +15,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 from testinfra.host import Host
 
 from ..drive.support import request
 from ..site import DOMAIN
-from ..sso.support import PORTAL, Portal
+from ..sso.support import PORTAL
 from ..testsupport import (
     agent,
     artifacts_dir,
@@ -33,14 +33,16 @@ from .support import (
     DRIVE_MOUNTS,
     drive_mounts,
     in_session,
+    open_desktop,
     session_environment,
     sessions_of,
+    wait_connected,
     wait_for,
+    xorg_of,
 )
 
 pytestmark = pytest.mark.readonly
 
-PAGE = f"https://bureau.{DOMAIN}/navigateur/"
 GATEWAY = 6443
 RDP = 3389
 HELPER = "/run/bureau-office-vnc.sock"
@@ -55,19 +57,6 @@ MODIFIER_KEYS = {
     "AltGraph": {"code": "AltRight", "location": 2, "windowsVirtualKeyCode": 225},
 }
 B = "abla.adjo-amegan"
-
-# Distinct colours in a sample of the noVNC canvas (a blank or a black
-# screen has one or two).
-CANVAS_COLOURS = """() => {
-  const canvas = document.querySelector('#screen canvas');
-  if (!canvas || !canvas.width || !canvas.height) return 0;
-  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  const seen = new Set();
-  for (let i = 0; i < data.length; i += 4 * 97) {
-    seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
-  }
-  return seen.size;
-}"""
 
 # Asks the session helper for an agent's desktop as the gateway does
 # (run as the gateway's user on the office host): its one-line answer.
@@ -101,38 +90,6 @@ def _end_sessions(office: Host) -> Iterator[None]:
     for uid in (A, B):
         office.run("loginctl terminate-user %s", uid)
     wait_for(lambda: not any(sessions_of(office, uid) for uid in (A, B)), 30)
-
-
-def xorg_of(office: Host, uid: str) -> list[str]:
-    return office.run("pgrep -u %s -x Xorg", uid).stdout.split()
-
-
-def wait_connected(page: Page, milliseconds: int) -> None:
-    """Until the page says its desktop is connected (noVNC's connect event)."""
-    page.wait_for_function(
-        "() => document.getElementById('status').textContent.startsWith('Connecté')",
-        timeout=milliseconds,
-    )
-
-
-def open_desktop(browser: Browser, uid: str, shot: str, headers: dict | None = None) -> Page:
-    """The agent logs in to the portal and opens /navigateur/; her desktop
-    shows in the canvas (many colours), or the check fails with a screenshot."""
-    context = browser.new_context(ignore_https_errors=True, locale="fr-FR")
-    page = context.new_page()
-    page.goto(PORTAL)
-    Portal(artifacts_dir("office")).login(page, uid, agent(uid).password)
-    if headers:
-        # Every later request carries them, the WebSocket's too.
-        context.set_extra_http_headers(headers)
-    page.goto(PAGE)
-    wait_connected(page, 120_000)
-    colours = wait_for(
-        lambda: page.evaluate(CANVAS_COLOURS) > 8 and page.evaluate(CANVAS_COLOURS), 60
-    )
-    page.screenshot(path=str(artifacts_dir("office") / shot))
-    assert colours, f"the canvas of {uid}'s desktop stays blank (screenshot {shot})"
-    return page
 
 
 # It opens desktop sessions (closed after the module), more than a look.

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from testinfra.host import Host
 
+from .. import site
 from ..site import DOMAIN
 from ..sso.support import PORTAL, Portal
 from ..testsupport import agent, artifacts_dir, chromium, https_request
-from .support import sessions_of, start, stop, wait_for, xfreerdp
+from .support import rdp_client, sessions_of, start, stop, wait_for, xfreerdp
 
 pytestmark = pytest.mark.readonly
 
@@ -56,25 +57,30 @@ def rdp_file(address: str, tmp_path: Path) -> Iterator[Path]:
 
 
 def test_the_portal_hands_her_a_connection_file_that_opens_her_desktop(
-    office: Host, rdp_prefix: list[str], office_name: str, rdp_file: Path
+    office: Host, office2: Host, ca_file: str, screen: Path, rdp_file: Path
 ) -> None:
+    """Yao's host is the second office host (test_hosts.py): her file names
+    it, and her RDP client opens her desktop there."""
+    name = office2.check_output("hostname -f")
     settings = rdp_file.read_text(encoding="utf-8").splitlines()
-    assert f"full address:s:{office_name}:3389" in settings, settings
+    assert f"full address:s:{name}" in settings, settings
     assert f"username:s:{UID}" in settings, settings
     assert "redirectdrives:i:0" in settings, settings
     # Her RDP client opens the file; she types her password.
-    client = start(
-        [*rdp_prefix, xfreerdp(), str(rdp_file), f"/p:{agent(UID).password}", "/cert:deny",
-         "/size:1280x800", "/log-level:WARN"],
-        artifacts_dir("office") / "bureau-virtuel.log",
-    )  # fmt: skip
-    try:
-        assert wait_for(lambda: sessions_of(office, UID), 60), (
-            f"no desktop for {UID} from the portal's file; client exit status {client.poll()}"
-        )
-    finally:
-        stop(client)
-        office.run("loginctl terminate-user %s", UID)
+    with rdp_client(site.address(office2), name, ca_file, screen) as prefix:
+        client = start(
+            [*prefix, xfreerdp(), str(rdp_file), f"/p:{agent(UID).password}", "/cert:deny",
+             "/size:1280x800", "/log-level:WARN"],
+            artifacts_dir("office") / "bureau-virtuel.log",
+        )  # fmt: skip
+        try:
+            assert wait_for(lambda: sessions_of(office2, UID), 60), (
+                f"no desktop for {UID} from the portal's file; client exit status {client.poll()}"
+            )
+            assert not sessions_of(office, UID)
+        finally:
+            stop(client)
+            office2.run("loginctl terminate-user %s", UID)
 
 
 def test_without_a_portal_session_the_file_is_not_served(tls: ssl.SSLContext) -> None:
