@@ -445,6 +445,12 @@ def gather(plan: Plan, by_host: dict[str, HostAudit]) -> None:
                         else ""
                     )
                 )
+            skipped = facts.get("skipped_rules") or []
+            if skipped:
+                audited.notes.append(
+                    f"OpenSCAP left out {len(skipped)} rule(s) on this host, as its inventory's "
+                    f"audit__skip_rules says: {', '.join(map(str, skipped))}"
+                )
         if "hygiene" in plan.options.parts:
             audited.findings += hygiene_findings(facts, plan.options.today)
 
