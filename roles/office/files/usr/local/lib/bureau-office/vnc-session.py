@@ -96,15 +96,15 @@ def start_desktop(user: pwd.struct_passwd, config: dict) -> None:
         raise Refused(f"no new session: {output or started.returncode}")
 
 
-def drive_step(user: pwd.struct_passwd, config: dict, step: str, password: bytes) -> None:
-    """One step of the drive's PAM helper for her: "auth" keeps the password
+def drive_step(user: pwd.struct_passwd, config: dict, step: str, password: bytes = b"") -> None:
+    """One step of the drive's PAM helper for her: "auth" keeps `password`
     for her next session (nothing when her folders are mounted), "session"
-    mounts them in the session she has."""
+    mounts them in the session she has (with the password "auth" kept)."""
     environment = {"PAM_USER": user.pw_name, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     if step == "session":
         environment["PAM_TYPE"] = "open_session"
     subprocess.run(
-        [config["drive"], step], input=password if step == "auth" else b"", env=environment,
+        [config["drive"], step], input=password, env=environment,
         capture_output=True, timeout=120, check=False,
     )  # fmt: skip
 
@@ -126,7 +126,7 @@ def find_or_start(uid: str, password: bytes | None, config: dict) -> socket.sock
         if password and config.get("drive"):
             drive_step(user, config, "auth", password)
             if running:
-                drive_step(user, config, "session", password)
+                drive_step(user, config, "session")
         vnc = desktop_socket(user)
         if vnc is not None:
             return vnc
