@@ -44,6 +44,11 @@ def office_name(office: Host) -> str:
 
 
 @pytest.fixture(scope="module")
+def office2_name(office2: Host) -> str:
+    return office2.run("hostname -f").stdout.strip() or site.name("office2")
+
+
+@pytest.fixture(scope="module")
 def screen(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the client's Xvfb keeps its screen."""
     return tmp_path_factory.mktemp("screen")

@@ -57,11 +57,11 @@ def rdp_file(address: str, tmp_path: Path) -> Iterator[Path]:
 
 
 def test_the_portal_hands_her_a_connection_file_that_opens_her_desktop(
-    office: Host, office2: Host, ca_file: str, screen: Path, rdp_file: Path
+    office: Host, office2: Host, office2_name: str, ca_file: str, screen: Path, rdp_file: Path
 ) -> None:
     """Yao's host is the second office host (test_hosts.py): her file names
     it, and her RDP client opens her desktop there."""
-    name = office2.check_output("hostname -f")
+    name = office2_name
     settings = rdp_file.read_text(encoding="utf-8").splitlines()
     assert f"full address:s:{name}" in settings, settings
     assert f"username:s:{UID}" in settings, settings

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from testinfra.host import Host
 
 from .. import site
@@ -75,14 +76,35 @@ def max_sessions(office: Host) -> int:
     return int(office.check_output("sed -n 's/^MaxSessions=//p' /etc/xrdp/sesman.ini"))
 
 
-def host_name(office: Host) -> str:
-    return office.check_output("hostname -f")
-
-
 @pytest.fixture(scope="module")
-def hosts(office: Host, office2: Host) -> list[tuple[str, int]]:
+def hosts(
+    office: Host, office2: Host, office_name: str, office2_name: str
+) -> list[tuple[str, int]]:
     """The office hosts in the inventory's order, with their session limits."""
-    return [(host_name(h), max_sessions(h)) for h in (office, office2)]
+    return [(office_name, max_sessions(office)), (office2_name, max_sessions(office2))]
+
+
+def page_of(browser: Browser, uid: str, tmp_path: Path, headers: dict | None = None) -> tuple:
+    """What the "Bureau virtuel" page and her connection file say to the
+    agent logged in to the portal (with `headers` on every later request):
+    (the page's login, the page's host, the file's lines)."""
+    context = browser.new_context(accept_downloads=True, ignore_https_errors=True, locale="fr-FR")
+    page = context.new_page()
+    try:
+        page.goto(PORTAL)
+        Portal(artifacts_dir("office")).login(page, uid, agent(uid).password)
+        if headers:
+            context.set_extra_http_headers(headers)
+        page.goto(f"https://bureau.{DOMAIN}/")
+        page.screenshot(path=str(artifacts_dir("office") / f"hosts-{uid}.png"))
+        shown = (page.inner_text("#uid"), page.inner_text("#adresse"))
+        with page.expect_download() as download:
+            page.click("#rdp")
+        saved = tmp_path / f"{uid}.rdp"
+        download.value.save_as(saved)
+        return (*shown, saved.read_text(encoding="utf-8").splitlines())
+    finally:
+        context.close()
 
 
 def test_each_agent_is_given_the_host_her_uid_falls_on(
@@ -94,45 +116,48 @@ def test_each_agent_is_given_the_host_her_uid_falls_on(
     given = {}
     with chromium(DOMAIN, address) as browser:
         for uid in AGENTS:
-            context = browser.new_context(
-                accept_downloads=True, ignore_https_errors=True, locale="fr-FR"
-            )
-            page = context.new_page()
-            try:
-                page.goto(PORTAL)
-                Portal(artifacts_dir("office")).login(page, uid, agent(uid).password)
-                page.goto(f"https://bureau.{DOMAIN}/")
-                page.screenshot(path=str(artifacts_dir("office") / f"hosts-{uid}.png"))
-                given[uid] = page.inner_text("#adresse")
-                # Her connection file names the host the page names.
-                with page.expect_download() as download:
-                    page.click("#rdp")
-                saved = tmp_path / f"{uid}.rdp"
-                download.value.save_as(saved)
-                rdp = saved.read_text(encoding="utf-8").splitlines()
-                assert f"full address:s:{given[uid]}" in rdp, rdp
-            finally:
-                context.close()
+            login, given[uid], rdp = page_of(browser, uid, tmp_path)
+            assert login == uid
+            # Her connection file names the host the page names.
+            assert f"full address:s:{given[uid]}" in rdp, rdp
     assert given == expected
 
 
+def test_a_forged_identity_does_not_choose_her_host(
+    address: str, hosts: list[tuple[str, int]], tmp_path: Path
+) -> None:
+    """Abla (first host) sends Yao's uid (second host) in every identity
+    header the front or a gateway reads: the host, the login and the file
+    stay hers. The choice hashes the portal's session, never the client's
+    headers."""
+    abla = "abla.adjo-amegan"
+    forged = {"Auth-User": YAO, "Lm-Remote-User": YAO, "X-Bureau-User": YAO}
+    with chromium(DOMAIN, address) as browser:
+        login, host, rdp = page_of(browser, abla, tmp_path, headers=forged)
+    assert (login, host) == (abla, host_of(abla, hosts)), (login, host)
+    assert host != host_of(YAO, hosts)
+    assert f"username:s:{abla}" in rdp and f"full address:s:{host}" in rdp, rdp
+
+
 @pytest.fixture
-def yao_rdp_prefix(office2: Host, ca_file: str, tmp_path: Path) -> Iterator[list[str]]:
-    with rdp_client(site.address(office2), host_name(office2), ca_file, tmp_path) as prefix:
+def yao_rdp_prefix(
+    office2: Host, office2_name: str, ca_file: str, tmp_path: Path
+) -> Iterator[list[str]]:
+    with rdp_client(site.address(office2), office2_name, ca_file, tmp_path) as prefix:
         yield prefix
 
 
 # It opens a desktop session on the second host (closed after the check).
 @pytest.mark.writes
 def test_her_browser_desktop_is_the_session_she_opened_over_rdp(
-    office: Host, office2: Host, address: str, yao_rdp_prefix: list[str]
+    office: Host, office2: Host, office2_name: str, address: str, yao_rdp_prefix: list[str]
 ) -> None:
     """Yao logs in over RDP to the host her file names, leaves without
     logging out, then opens her desktop in the browser: the same Xorg, on the
     same host, and none of hers on the first."""
     office2.run("loginctl terminate-user %s", YAO)
     assert wait_for(lambda: not xorg_of(office2, YAO), 30) is not False
-    login = login_command(yao_rdp_prefix, host_name(office2), YAO, agent(YAO).password)
+    login = login_command(yao_rdp_prefix, office2_name, YAO, agent(YAO).password)
     client = start(login, artifacts_dir("office") / "office2-rdp.log")
     try:
         first = wait_for(lambda: xorg_of(office2, YAO), 90)
